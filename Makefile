@@ -1,0 +1,39 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+# A password for the demo sign-ins, made once and kept (untracked) so that reruns print it again.
+.demo-password:
+	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(12))" > $@
+
+## make run: set up, migrate an SQLite database, load demo data once, serve on http://127.0.0.1:8000
+run: $(INSTALLED) .demo-password
+	DJANGO_DEBUG=true $(PY) manage.py migrate --no-input
+	DJANGO_DEBUG=true DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" $(PY) manage.py seed_demo --if-empty
+	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
+test: $(INSTALLED)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make check: lint, migrations in step, production settings pass Django's deploy checks
+check: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-but-long-enough-for-checks \
+	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) *.egg-info

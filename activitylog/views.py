@@ -1,0 +1,123 @@
+import csv
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from .forms import ActivityLogFilterForm, cursor_for, keyset_filter
+from .models import ActivityLogEntry
+from .policies import can_view_activity_log
+
+PAGE_SIZE = 50
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def require_auditor(request: HttpRequest) -> None:
+    if not can_view_activity_log(request.user):
+        raise PermissionDenied
+
+
+def _link(params: QueryDict, **cursor: str) -> str:
+    params = params.copy()
+    for key in ("before", "after"):
+        params.pop(key, None)
+    params.update(cursor)
+    return "?" + params.urlencode()
+
+
+@require_GET
+def activity_log(request: HttpRequest) -> HttpResponse:
+    require_auditor(request)
+    form = ActivityLogFilterForm(request.GET)
+    entries, newer_url, older_url = [], None, None
+    if form.is_valid():
+        filtered = form.filter(ActivityLogEntry.objects.all())
+        before, after = request.GET.get("before"), request.GET.get("after")
+        try:
+            if after:
+                # Walking back towards the newest: read upwards, then show newest first again.
+                page = list(filtered.filter(keyset_filter(after, older=False))
+                            .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+                has_more_newer = len(page) > PAGE_SIZE
+                entries = page[:PAGE_SIZE][::-1]
+                has_more_older = True
+            else:
+                if before:
+                    filtered = filtered.filter(keyset_filter(before, older=True))
+                page = list(filtered.newest_first()[: PAGE_SIZE + 1])
+                has_more_older = len(page) > PAGE_SIZE
+                entries = page[:PAGE_SIZE]
+                has_more_newer = bool(before)
+        except ValueError:
+            form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
+            entries, has_more_newer, has_more_older = [], False, False
+        if entries and has_more_older:
+            older_url = _link(request.GET, before=cursor_for(entries[-1]))
+        if entries and has_more_newer:
+            newer_url = _link(request.GET, after=cursor_for(entries[0]))
+    export_params = request.GET.copy()
+    for key in ("before", "after"):
+        export_params.pop(key, None)
+    return render(request, "activitylog/list.html", {
+        "form": form, "entries": entries, "newer_url": newer_url, "older_url": older_url,
+        "export_query": export_params.urlencode(),
+        "first_page_url": _link(request.GET) if (newer_url or request.GET.get("before")) else None,
+    }, status=200 if form.is_valid() else 400)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet will show as text, never run as a formula."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+EXPORT_COLUMNS = [
+    (gettext_lazy("Date-Time (UTC)"), lambda e: e.occurred_at.strftime("%Y-%m-%d %H:%M:%S")),
+    (gettext_lazy("Action"), lambda e: e.get_action_display()),
+    (gettext_lazy("Action code"), lambda e: e.action),
+    (gettext_lazy("Status"), lambda e: e.get_status_display()),
+    (gettext_lazy("Reason"), lambda e: e.failure_reason),
+    (gettext_lazy("Performed by"), lambda e: e.actor_email),
+    (gettext_lazy("Affected customer"), lambda e: e.customer_name),
+    (gettext_lazy("Customer tenant id"), lambda e: str(e.customer_tenant_id or "")),
+    (gettext_lazy("Resource type"), lambda e: e.resource_type),
+    (gettext_lazy("Resource id"), lambda e: e.resource_id),
+    (gettext_lazy("Old value"), lambda e: e.old_value),
+    (gettext_lazy("New value"), lambda e: e.new_value),
+    (gettext_lazy("Source"), lambda e: e.get_source_display()),
+    (gettext_lazy("Request id"), lambda e: e.request_id),
+    (gettext_lazy("Client IP"), lambda e: e.client_ip),
+]
+
+
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    require_auditor(request)
+    form = ActivityLogFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
+    entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff" + writer.writerow([str(header) for header, _value in EXPORT_COLUMNS])
+        for entry in entries.iterator(chunk_size=2000):
+            yield writer.writerow([_cell(value(entry)) for _header, value in EXPORT_COLUMNS])
+
+    filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    return StreamingHttpResponse(
+        rows(), content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

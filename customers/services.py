@@ -1,0 +1,223 @@
+"""Writes about customers: each checks the role, locks, acts and logs in one transaction."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from activitylog.models import Action
+from activitylog.services import Origin, record, refusals_recorded
+from portal.models import Agent
+
+from .models import Customer, CustomerUser, RoleAssignment, Subscription
+from .policies import MANAGE_CUSTOMERS_REFUSED, can_manage_customers
+
+
+def _require_admin(actor: Agent) -> None:
+    if not can_manage_customers(actor):
+        raise PermissionDenied(MANAGE_CUSTOMERS_REFUSED)
+
+
+def _lock(customer: Customer) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+CUSTOMER_DETAILS = (
+    "address_line", "city", "postal_code", "country",
+    "contact_name", "contact_email", "contact_phone",
+)
+
+
+def add_customer(
+    *, actor: Agent, company_name: str, domain: str, origin: Origin, **details: str
+) -> Customer:
+    """Create a customer account; Partner Center logs this as Add Customer."""
+    unknown = set(details) - set(CUSTOMER_DETAILS)
+    if unknown:
+        raise TypeError(f"Unknown customer details: {', '.join(sorted(unknown))}")
+    domain = domain.strip().lower()
+    new_value = {"company_name": company_name, "domain": domain, **details}
+    with refusals_recorded(
+        actor=actor, origin=origin, action=Action.ADD_CUSTOMER,
+        resource_type="customer", new_value=new_value,
+    ):
+        _require_admin(actor)
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    company_name=company_name.strip(), domain=domain, **details
+                )
+                record(
+                    action=Action.ADD_CUSTOMER, actor=actor, origin=origin, customer=customer,
+                    resource_type="customer", resource_id=str(customer.tenant_id),
+                    new_value=new_value,
+                )
+        except IntegrityError:
+            raise ValidationError(
+                _("Another customer already uses the domain %(domain)s.") % {"domain": domain},
+                code="duplicate_domain",
+            ) from None
+        return customer
+
+
+def buy_azure_plan(
+    *, actor: Agent, customer: Customer, friendly_name: str, origin: Origin,
+    offer: str = Subscription.Offer.AZURE_PLAN,
+) -> Subscription:
+    """Buy a usage-based Azure subscription for the customer; logged as Create Order."""
+    offer = Subscription.Offer(offer)
+    new_value = {"offer": offer, "friendly_name": friendly_name}
+    with refusals_recorded(
+        actor=actor, origin=origin, customer=customer, action=Action.CREATE_ORDER,
+        resource_type="subscription", new_value=new_value,
+    ):
+        _require_admin(actor)
+        if offer not in Subscription.AZURE_OFFERS:
+            raise ValidationError(_("Only Azure plan and Azure Global can be bought here."),
+                                  code="not_azure")
+        with transaction.atomic():
+            locked = _lock(customer)
+            subscription = Subscription.objects.create(
+                customer=locked, offer=offer, friendly_name=friendly_name.strip()
+            )
+            record(
+                action=Action.CREATE_ORDER, actor=actor, origin=origin, customer=locked,
+                resource_type="subscription", resource_id=str(subscription.subscription_id),
+                new_value={**new_value, "status": subscription.status},
+            )
+        return subscription
+
+
+def set_subscription_status(
+    *, actor: Agent, subscription: Subscription, status: str, origin: Origin
+) -> bool:
+    """Suspend, reactivate or cancel a subscription. Returns whether anything changed."""
+    status = Subscription.Status(status)
+    with refusals_recorded(
+        actor=actor, origin=origin, customer=subscription.customer,
+        action=Action.UPDATE_SUBSCRIPTION, resource_type="subscription",
+        resource_id=str(subscription.subscription_id), new_value={"status": status},
+    ):
+        _require_admin(actor)
+        with transaction.atomic():
+            locked = _lock(subscription.customer)
+            current = Subscription.objects.get(pk=subscription.pk)
+            if current.status == status:
+                return False
+            if current.status == Subscription.Status.CANCELLED:
+                raise ValidationError(_("A cancelled subscription cannot be changed."),
+                                      code="cancelled")
+            old = current.status
+            current.status = status
+            current.save(update_fields=["status"])
+            record(
+                action=Action.UPDATE_SUBSCRIPTION, actor=actor, origin=origin, customer=locked,
+                resource_type="subscription", resource_id=str(current.subscription_id),
+                old_value={"status": old}, new_value={"status": status},
+            )
+        subscription.status = status
+        return True
+
+
+def add_customer_user(
+    *, actor: Agent, customer: Customer, user_principal_name: str, display_name: str,
+    origin: Origin,
+) -> CustomerUser:
+    """Add a user to the customer's tenant."""
+    upn = user_principal_name.strip().lower()
+    new_value = {"user_principal_name": upn, "display_name": display_name}
+    with refusals_recorded(
+        actor=actor, origin=origin, customer=customer, action=Action.ADD_CUSTOMER_USER,
+        resource_type="customer_user", resource_id=upn, new_value=new_value,
+    ):
+        _require_admin(actor)
+        with transaction.atomic():
+            locked = _lock(customer)
+            if CustomerUser.objects.filter(customer=locked, user_principal_name__iexact=upn).exists():
+                raise ValidationError(
+                    _("%(upn)s is already a user of this customer.") % {"upn": upn},
+                    code="duplicate_user",
+                )
+            user = CustomerUser.objects.create(
+                customer=locked, user_principal_name=upn, display_name=display_name.strip()
+            )
+            record(
+                action=Action.ADD_CUSTOMER_USER, actor=actor, origin=origin, customer=locked,
+                resource_type="customer_user", resource_id=upn, new_value=new_value,
+            )
+        return user
+
+
+def _assignment_value(assignment: RoleAssignment) -> dict:
+    return {
+        "role": assignment.role,
+        "user_principal_name": assignment.customer_user.user_principal_name,
+        "subscription_id": str(assignment.subscription.subscription_id),
+    }
+
+
+def grant_role(
+    *, actor: Agent, subscription: Subscription, customer_user: CustomerUser,
+    origin: Origin, role: str = RoleAssignment.Role.OWNER,
+) -> RoleAssignment:
+    """Give a customer user an Azure RBAC role on one of the customer's Azure subscriptions."""
+    role = RoleAssignment.Role(role)
+    proposed = RoleAssignment(subscription=subscription, customer_user=customer_user, role=role)
+    with refusals_recorded(
+        actor=actor, origin=origin, customer=subscription.customer,
+        action=Action.CREATE_ROLE_ASSIGNMENT, resource_type="role_assignment",
+        new_value=_assignment_value(proposed),
+    ):
+        _require_admin(actor)
+        with transaction.atomic():
+            locked = _lock(subscription.customer)
+            subscription = Subscription.objects.get(pk=subscription.pk)
+            if customer_user.customer_id != locked.pk:
+                raise ValidationError(_("That user belongs to another customer."),
+                                      code="other_customer")
+            if not subscription.is_azure:
+                raise ValidationError(
+                    _("Roles can only be granted on Azure plan or Azure Global subscriptions."),
+                    code="not_azure",
+                )
+            if subscription.status == Subscription.Status.CANCELLED:
+                raise ValidationError(_("The subscription is cancelled."), code="cancelled")
+            if RoleAssignment.objects.filter(
+                subscription=subscription, customer_user=customer_user, role=role
+            ).exists():
+                raise ValidationError(
+                    _("%(user)s already has the %(role)s role on %(subscription)s.")
+                    % {"user": customer_user.display_name, "role": role.label,
+                       "subscription": subscription.friendly_name},
+                    code="duplicate_role",
+                )
+            assignment = RoleAssignment.objects.create(
+                subscription=subscription, customer_user=customer_user, role=role
+            )
+            record(
+                action=Action.CREATE_ROLE_ASSIGNMENT, actor=actor, origin=origin, customer=locked,
+                resource_type="role_assignment", resource_id=str(assignment.pk),
+                new_value=_assignment_value(assignment),
+            )
+        return assignment
+
+
+def remove_role(*, actor: Agent, assignment: RoleAssignment, origin: Origin) -> bool:
+    """Remove a role assignment. Returns whether anything changed (it may be gone already)."""
+    customer = assignment.subscription.customer
+    with refusals_recorded(
+        actor=actor, origin=origin, customer=customer, action=Action.DELETE_ROLE_ASSIGNMENT,
+        resource_type="role_assignment", resource_id=str(assignment.pk),
+        old_value=_assignment_value(assignment),
+    ):
+        _require_admin(actor)
+        with transaction.atomic():
+            locked = _lock(customer)
+            deleted, _by_model = RoleAssignment.objects.filter(pk=assignment.pk).delete()
+            if not deleted:
+                return False
+            record(
+                action=Action.DELETE_ROLE_ASSIGNMENT, actor=actor, origin=origin, customer=locked,
+                resource_type="role_assignment", resource_id=str(assignment.pk),
+                old_value=_assignment_value(assignment),
+            )
+        return True

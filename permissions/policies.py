@@ -1,0 +1,86 @@
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, RoleAssignment, Subscription
+from portal.models import Agent
+from portal.policies import has_role
+
+CHANGE_REFUSED = _("Only Admin agents can change customer purchase permissions.")
+
+
+def can_change_purchase_permissions(agent: Agent) -> bool:
+    return has_role(agent, Agent.Role.ADMIN_AGENT)
+
+
+@dataclass(frozen=True)
+class ReadinessStep:
+    done: bool
+    label: str
+    missing: str
+    fix_url: str
+    fix_label: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a customer can use a purchase permission, step by step as Partner Center asks."""
+
+    has_azure_subscription: bool
+    has_owner: bool
+    tenant_id: str
+
+    @property
+    def ready(self) -> bool:
+        return self.has_azure_subscription and self.has_owner
+
+    @property
+    def steps(self) -> list[ReadinessStep]:
+        subscriptions = reverse("customers:subscriptions", args=[self.tenant_id])
+        return [
+            ReadinessStep(
+                done=self.has_azure_subscription,
+                label=_("An active Azure plan or Azure Global subscription bought by you"),
+                missing=_(
+                    "The customer has no active Azure plan or Azure Global subscription. "
+                    "Buy an Azure plan for it on its Subscriptions page first."
+                ),
+                fix_url=subscriptions,
+                fix_label=_("Buy an Azure plan"),
+            ),
+            ReadinessStep(
+                done=self.has_owner,
+                label=_("A customer user with the Owner role on that subscription"),
+                missing=_(
+                    "No customer user holds the Owner role on an active Azure subscription. "
+                    "Grant the Owner role on its Subscriptions page first."
+                ),
+                fix_url=subscriptions,
+                fix_label=_("Grant the Owner role"),
+            ),
+        ]
+
+    @property
+    def missing_steps(self) -> list[ReadinessStep]:
+        return [step for step in self.steps if not step.done]
+
+
+def purchase_readiness(customer: Customer) -> Readiness:
+    """One query: an active Azure subscription, and an Owner on one of them."""
+    usable = Subscription.objects.azure().active().filter(customer=OuterRef("pk"))
+    owners = RoleAssignment.objects.filter(
+        role=RoleAssignment.Role.OWNER,
+        subscription__customer=OuterRef("pk"),
+        subscription__offer__in=Subscription.AZURE_OFFERS,
+        subscription__status=Subscription.Status.ACTIVE,
+    )
+    has_azure, has_owner = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(has_azure=Exists(usable), has_owner=Exists(owners))
+        .values_list("has_azure", "has_owner")
+        .get()
+    )
+    return Readiness(has_azure_subscription=has_azure, has_owner=has_owner,
+                     tenant_id=str(customer.tenant_id))

@@ -1,0 +1,104 @@
+from collections.abc import Mapping
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from activitylog.models import Action
+from activitylog.services import Origin, record, refusals_recorded
+from customers.models import Customer
+from portal.models import Agent
+
+from .models import PurchasePermission, Resource
+from .policies import CHANGE_REFUSED, can_change_purchase_permissions, purchase_readiness
+
+RESOURCE_TYPE = "self_serve_policy"
+
+
+def _policy_value(resources) -> dict:
+    """The customer's permissions as Partner Center's SelfServePolicy lists them."""
+    return {
+        "permissions": [
+            {"resource": resource, "action": "Purchase"}
+            for resource in Resource.values
+            if resource in resources
+        ]
+    }
+
+
+def _entry(resource: Resource, allowed: bool) -> dict:
+    return {
+        "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
+        "resource_type": RESOURCE_TYPE,
+        "resource_id": resource,
+        "new_value": {"resource": resource, "action": "Purchase", "allowed": allowed},
+    }
+
+
+def set_purchase_permissions(
+    *, actor: Agent, customer: Customer, allowed: Mapping[str, bool], origin: Origin
+) -> list[Resource]:
+    """Allow or disallow self-purchases for a customer, all or nothing. Returns what changed.
+
+    Turning a permission on creates it and turning it off deletes it, each with one
+    Create/Delete Customer Purchase Permissions entry; asking for the current state is a no-op.
+    """
+    wanted = {Resource(resource): bool(allow) for resource, allow in allowed.items()}
+    with refusals_recorded(actor=actor, origin=origin, customer=customer) as attempt:
+        attempt.entries = [_entry(resource, allow) for resource, allow in wanted.items()]
+        if not can_change_purchase_permissions(actor):
+            raise PermissionDenied(CHANGE_REFUSED)
+
+        with transaction.atomic():
+            # Every write about a customer locks its row first, so readiness cannot change under
+            # us and two agents toggling at once are applied one after the other.
+            locked = Customer.objects.select_for_update().get(pk=customer.pk)
+            current = set(
+                PurchasePermission.objects.filter(customer=locked).values_list("resource", flat=True)
+            )
+            changes = {res: allow for res, allow in wanted.items() if allow != (res in current)}
+            if not changes:
+                return []
+
+            turning_on = [resource for resource, allow in changes.items() if allow]
+            if turning_on:
+                readiness = purchase_readiness(locked)
+                if not readiness.ready:
+                    attempt.entries = [_entry(resource, True) for resource in turning_on]
+                    raise ValidationError(
+                        [step.missing for step in readiness.missing_steps], code="not_ready"
+                    )
+
+            now = timezone.now()
+            for resource, allow in changes.items():
+                before = set(current)
+                if allow:
+                    PurchasePermission.objects.create(
+                        customer=locked, resource=resource, granted_by=actor, granted_at=now
+                    )
+                    current.add(resource)
+                else:
+                    PurchasePermission.objects.filter(customer=locked, resource=resource).delete()
+                    current.discard(resource)
+                record(
+                    action=_entry(resource, allow)["action"],
+                    actor=actor,
+                    origin=origin,
+                    customer=locked,
+                    resource_type=RESOURCE_TYPE,
+                    resource_id=resource,
+                    old_value=_policy_value(before),
+                    new_value=_policy_value(current),
+                )
+            return list(changes)
+
+
+def set_purchase_permission(
+    *, actor: Agent, customer: Customer, resource: str, allowed: bool, origin: Origin
+) -> bool:
+    """Allow or disallow one self-purchase for a customer. Returns whether anything changed."""
+    return bool(
+        set_purchase_permissions(
+            actor=actor, customer=customer, allowed={resource: allowed}, origin=origin
+        )
+    )

@@ -1,0 +1,65 @@
+import pytest
+from django.db import connection
+
+from activitylog.services import Origin
+from portal.models import Agent
+
+from .factories import AgentFactory, CustomerFactory, ready_customer
+
+
+@pytest.fixture
+def admin_agent(db) -> Agent:
+    return AgentFactory(email="admin@partner.example", role=Agent.Role.ADMIN_AGENT)
+
+
+@pytest.fixture
+def sales_agent(db) -> Agent:
+    return AgentFactory(email="sales@partner.example", role=Agent.Role.SALES_AGENT)
+
+
+@pytest.fixture
+def helpdesk_agent(db) -> Agent:
+    return AgentFactory(email="helpdesk@partner.example", role=Agent.Role.HELPDESK_AGENT)
+
+
+@pytest.fixture
+def operator(db) -> Agent:
+    return AgentFactory(email="operator@partner.example", role=Agent.Role.OPERATOR)
+
+
+@pytest.fixture
+def agents(admin_agent, sales_agent, helpdesk_agent, operator) -> dict[str, Agent]:
+    return {agent.role: agent for agent in (admin_agent, sales_agent, helpdesk_agent, operator)}
+
+
+@pytest.fixture(params=[role.value for role in Agent.Role])
+def any_agent(request, agents) -> Agent:
+    return agents[request.param]
+
+
+@pytest.fixture(params=[Agent.Role.SALES_AGENT.value, Agent.Role.HELPDESK_AGENT.value,
+                        Agent.Role.OPERATOR.value])
+def non_admin_agent(request, agents) -> Agent:
+    return agents[request.param]
+
+
+@pytest.fixture
+def customer(db):
+    """A customer that is ready: an active Azure plan with an Owner on it."""
+    return ready_customer(company_name="Contoso Ltd", domain="contoso.onmicrosoft.com")
+
+
+@pytest.fixture
+def unready_customer(db):
+    return CustomerFactory(company_name="Fabrikam", domain="fabrikam.onmicrosoft.com")
+
+
+@pytest.fixture
+def origin() -> Origin:
+    return Origin(source="web", request_id="test-request", client_ip="203.0.113.7")
+
+
+@pytest.fixture
+def needs_postgres(db) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks, concurrent connections); SQLite runs one writer")
