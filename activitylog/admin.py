@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import ActivityLogEntry
 
 
 @admin.register(ActivityLogEntry)
-class ActivityLogEntryAdmin(admin.ModelAdmin):
+class ActivityLogEntryAdmin(ReadOnlyAdmin):
     """History is read here, never written: no add, change or delete."""
 
     list_display = ("occurred_at", "action", "status", "actor_email", "customer_name", "source")
@@ -15,12 +17,3 @@ class ActivityLogEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import Customer, CustomerUser, RoleAssignment, Subscription
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Customer data changes only through the portal's services, so that every change is logged."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from customers.admin import ReadOnlyAdmin
+from portal.admin import ReadOnlyAdmin
 
 from .models import PurchasePermission
 
