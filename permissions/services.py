@@ -65,9 +65,11 @@ def set_purchase_permissions(
                 readiness = purchase_readiness(locked)
                 if not readiness.ready:
                     attempt.entries = [_entry(resource, True) for resource in turning_on]
-                    raise ValidationError(
-                        [step.missing for step in readiness.missing_steps], code="not_ready"
-                    )
+                    # A list of plain messages would drop the code; each message carries it.
+                    raise ValidationError([
+                        ValidationError(step.missing, code="not_ready")
+                        for step in readiness.missing_steps
+                    ])
 
             now = timezone.now()
             for resource, allow in changes.items():
