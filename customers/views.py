@@ -59,7 +59,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_add(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST or None)
+    form = CustomerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.add_customer(
@@ -134,7 +134,7 @@ def _form_page(request, customer, form, *, title, submit, section, cancel, statu
 @require_http_methods(["GET", "POST"])
 def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    form = AzurePlanForm(request.POST or None)
+    form = AzurePlanForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             subscription = services.buy_azure_plan(
@@ -185,7 +185,7 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
 def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
     subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
-    form = RoleAssignmentForm(request.POST or None, customer=customer)
+    form = RoleAssignmentForm(request.POST if request.method == "POST" else None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
             assignment = services.grant_role(
@@ -229,7 +229,7 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
 @require_http_methods(["GET", "POST"])
 def user_add(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    form = CustomerUserForm(request.POST or None)
+    form = CustomerUserForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.add_customer_user(

@@ -19,7 +19,8 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """The Account page with its Customer Permissions box open for editing."""
     customer = get_customer(tenant_id)
     context = account_context(request, customer)
-    form = PurchasePermissionsForm(request.POST or None, states=context["permission_states"])
+    form = PurchasePermissionsForm(request.POST if request.method == "POST" else None,
+                                   states=context["permission_states"])
     if request.method == "POST" and form.is_valid():
         try:
             changed = set_purchase_permissions(
