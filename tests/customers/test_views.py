@@ -1,0 +1,756 @@
+"""The customer pages: who sees what, who may write, and what bad input or forged requests get."""
+
+import uuid
+from html.parser import HTMLParser
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from activitylog.models import Action, ActivityLogEntry, Status
+from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
+from permissions.models import PurchasePermission
+from portal.models import Agent
+from tests.factories import (
+    CustomerFactory,
+    CustomerUserFactory,
+    SubscriptionFactory,
+    ready_customer,
+)
+
+pytestmark = pytest.mark.django_db
+
+ADMIN = Agent.Role.ADMIN_AGENT.value
+
+
+def db_state() -> tuple:
+    """Everything a write could change, apart from the activity log."""
+    return (
+        list(Customer.objects.order_by("pk").values_list("pk", "company_name", "domain", "status")),
+        list(Subscription.objects.order_by("pk").values_list("pk", "offer", "status", "friendly_name")),
+        list(CustomerUser.objects.order_by("pk").values_list("pk", "customer", "user_principal_name")),
+        list(RoleAssignment.objects.order_by("pk").values_list("pk", "subscription", "customer_user",
+                                                               "role")),
+        list(PurchasePermission.objects.order_by("pk").values_list("pk", "customer", "resource")),
+    )
+
+
+class _PostForms(HTMLParser):
+    def __init__(self, page_url: str):
+        super().__init__()
+        self.page_url = page_url
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "get").lower() == "post":
+            self.targets.append(attrs.get("action") or self.page_url)
+
+
+def post_targets(response) -> list[str]:
+    """Where the forms on a page post to (a form without an action posts to the page itself)."""
+    parser = _PostForms(response.wsgi_request.path)
+    parser.feed(response.content.decode())
+    return parser.targets
+
+
+def write_targets(response) -> list[str]:
+    return [target for target in post_targets(response) if target != reverse("logout")]
+
+
+# Every page of a customer, and what each role gets on a GET.
+READ_PAGES = ["customers:account", "customers:subscriptions", "customers:users"]
+ADMIN_ONLY_FORMS = ["customers:subscription_buy", "customers:user_add"]
+
+
+@pytest.fixture
+def client_for(client):
+    def sign_in(agent: Agent) -> Client:
+        client.force_login(agent)
+        return client
+    return sign_in
+
+
+# --- Every page x every role -------------------------------------------------------------------------
+
+
+def test_every_agent_sees_the_customer_list(client_for, any_agent, customer):
+    response = client_for(any_agent).get(reverse("customers:list"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Contoso Ltd" in response.content.decode()
+
+
+@pytest.mark.parametrize("page", READ_PAGES)
+def test_every_agent_sees_every_customer_page(client_for, any_agent, customer, page):
+    response = client_for(any_agent).get(reverse(page, args=[customer.tenant_id]))
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Contoso Ltd" in response.content.decode()
+
+
+def test_only_admin_agents_open_the_add_customer_form(client_for, any_agent):
+    response = client_for(any_agent).get(reverse("customers:add"))
+
+    expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("page", ADMIN_ONLY_FORMS)
+def test_only_admin_agents_open_the_customer_forms(client_for, any_agent, customer, page):
+    response = client_for(any_agent).get(reverse(page, args=[customer.tenant_id]))
+
+    expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
+    assert response.status_code == expected
+
+
+def test_only_admin_agents_open_the_grant_role_form(client_for, any_agent, customer):
+    subscription = customer.subscriptions.get()
+
+    response = client_for(any_agent).get(
+        reverse("customers:role_grant", args=[customer.tenant_id, subscription.subscription_id]))
+
+    expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("name", ["customers:subscription_status", "customers:role_remove"])
+def test_post_only_endpoints_refuse_a_get(client_for, admin_agent, customer, name):
+    subscription = customer.subscriptions.get()
+    args = ([customer.tenant_id, subscription.subscription_id] if name.endswith("status")
+            else [customer.tenant_id, subscription.role_assignments.get().pk])
+    before = db_state()
+
+    response = client_for(admin_agent).get(reverse(name, args=args))
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert db_state() == before
+
+
+# --- The customer list: search and paging ------------------------------------------------------------
+
+
+@pytest.fixture
+def three_customers(db):
+    return [
+        CustomerFactory(company_name="Contoso Ltd", domain="contoso.onmicrosoft.com"),
+        CustomerFactory(company_name="Fabrikam Inc", domain="fabrikam.onmicrosoft.com"),
+        CustomerFactory(company_name="Northwind Traders", domain="nwt.example.com"),
+    ]
+
+
+def listed(response) -> set[str]:
+    return {customer.company_name for customer in response.context["page"].object_list}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("fabri", {"Fabrikam Inc"}),
+    ("CONTOSO", {"Contoso Ltd"}),
+    ("nwt.example", {"Northwind Traders"}),
+    ("onmicrosoft.com", {"Contoso Ltd", "Fabrikam Inc"}),
+    ("  Traders  ", {"Northwind Traders"}),
+    ("", {"Contoso Ltd", "Fabrikam Inc", "Northwind Traders"}),
+])
+def test_customer_list_searches_by_name_or_domain(client_for, sales_agent, three_customers, query,
+                                                  expected):
+    response = client_for(sales_agent).get(reverse("customers:list"), {"q": query})
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == expected
+
+
+def test_customer_list_finds_a_customer_by_its_exact_tenant_id(client_for, sales_agent, three_customers):
+    fabrikam = three_customers[1]
+
+    response = client_for(sales_agent).get(reverse("customers:list"), {"q": str(fabrikam.tenant_id)})
+
+    assert listed(response) == {"Fabrikam Inc"}
+
+
+def test_customer_list_does_not_match_part_of_a_tenant_id(client_for, sales_agent, three_customers):
+    fragment = str(three_customers[1].tenant_id)[:8]
+
+    response = client_for(sales_agent).get(reverse("customers:list"), {"q": fragment})
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == set()
+    assert "No customer matches" in response.content.decode()
+
+
+def test_customer_list_pages_through_every_customer_once(client_for, helpdesk_agent):
+    names = {CustomerFactory(company_name=f"Customer {n:02}").company_name for n in range(30)}
+
+    first = client_for(helpdesk_agent).get(reverse("customers:list"))
+    second = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": 2})
+
+    assert len(first.context["page"].object_list) == 25
+    assert len(second.context["page"].object_list) == 5
+    assert listed(first) | listed(second) == names
+    assert not listed(first) & listed(second)
+    assert 'href="?page=2"' in first.content.decode()
+
+
+def test_customer_list_keeps_the_search_when_paging(client_for, helpdesk_agent):
+    for n in range(30):
+        CustomerFactory(company_name=f"Tailspin {n:02}")
+    CustomerFactory(company_name="Other")
+
+    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"q": "tail", "page": 2})
+
+    assert len(response.context["page"].object_list) == 5
+    assert 'href="?q=tail&amp;page=1"' in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "9999", ""])
+def test_customer_list_survives_any_page_number(client_for, helpdesk_agent, customer, page):
+    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": page})
+
+    assert response.status_code == HTTPStatus.OK
+    assert listed(response) == {"Contoso Ltd"}
+
+
+def test_customer_list_says_when_there_are_no_customers(client_for, sales_agent):
+    response = client_for(sales_agent).get(reverse("customers:list"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert "No customers yet." in response.content.decode()
+
+
+# --- Read-only agents: no controls, and a line saying why ------------------------------------------
+
+
+def test_read_only_agents_see_no_add_customer_button(client_for, non_admin_agent, customer):
+    response = client_for(non_admin_agent).get(reverse("customers:list"))
+
+    assert reverse("customers:add") not in response.content.decode()
+
+
+def test_admin_agents_see_the_add_customer_button(client_for, admin_agent, customer):
+    response = client_for(admin_agent).get(reverse("customers:list"))
+
+    assert reverse("customers:add") in response.content.decode()
+
+
+@pytest.fixture
+def busy_customer(customer):
+    """A ready customer with a suspended plan, a Microsoft 365 licence and a user without a role."""
+    SubscriptionFactory(customer=customer, status=Subscription.Status.SUSPENDED,
+                        friendly_name="Old plan")
+    SubscriptionFactory(customer=customer, offer=Subscription.Offer.MICROSOFT_365,
+                        friendly_name="M365")
+    CustomerUserFactory(customer=customer, display_name="Rin Tanaka")
+    return customer
+
+
+def test_read_only_agents_get_a_subscriptions_page_without_controls(client_for, non_admin_agent,
+                                                                     busy_customer):
+    tenant = busy_customer.tenant_id
+    response = client_for(non_admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
+
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert write_targets(response) == []
+    assert reverse("customers:subscription_buy", args=[tenant]) not in html
+    for subscription in busy_customer.subscriptions.all():
+        assert reverse("customers:role_grant", args=[tenant, subscription.subscription_id]) not in html
+    assert "Grant a role" not in html
+    assert "You have read-only access. Only Admin agents can buy subscriptions or change roles." in html
+
+
+def test_admin_agents_get_a_subscriptions_page_with_controls(client_for, admin_agent, busy_customer):
+    tenant = busy_customer.tenant_id
+    plan, old_plan, _m365 = busy_customer.subscriptions.order_by("pk")
+
+    response = client_for(admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
+
+    html = response.content.decode()
+    assert sorted(write_targets(response)) == sorted([
+        reverse("customers:subscription_status", args=[tenant, plan.subscription_id]),
+        reverse("customers:subscription_status", args=[tenant, old_plan.subscription_id]),
+        reverse("customers:role_remove", args=[tenant, plan.role_assignments.get().pk]),
+    ])
+    assert reverse("customers:subscription_buy", args=[tenant]) in html
+    assert reverse("customers:role_grant", args=[tenant, plan.subscription_id]) in html
+    assert "read-only access" not in html
+
+
+def test_read_only_agents_get_a_users_page_without_controls(client_for, non_admin_agent, busy_customer):
+    tenant = busy_customer.tenant_id
+    response = client_for(non_admin_agent).get(reverse("customers:users", args=[tenant]))
+
+    html = response.content.decode()
+    assert write_targets(response) == []
+    assert reverse("customers:user_add", args=[tenant]) not in html
+    assert "Rin Tanaka" in html
+    assert "You have read-only access. Only Admin agents can add users." in html
+
+
+def test_admin_agents_get_an_add_user_button(client_for, admin_agent, busy_customer):
+    response = client_for(admin_agent).get(reverse("customers:users", args=[busy_customer.tenant_id]))
+
+    html = response.content.decode()
+    assert reverse("customers:user_add", args=[busy_customer.tenant_id]) in html
+    assert "read-only access" not in html
+
+
+def test_users_page_lists_each_users_roles(client_for, sales_agent, customer):
+    owner = customer.users.get()
+
+    response = client_for(sales_agent).get(reverse("customers:users", args=[customer.tenant_id]))
+
+    html = response.content.decode()
+    assert owner.display_name in html
+    assert owner.user_principal_name in html
+    assert "Owner <span class=\"muted\">(Azure plan)</span>" in html
+
+
+# --- Writes: every endpoint, what an admin gets and what a forged POST gets -------------------------
+
+
+@pytest.fixture
+def write_requests(customer):
+    """Each write endpoint with a POST an Admin agent would succeed with, and the action it logs."""
+    tenant = customer.tenant_id
+    plan = customer.subscriptions.get()
+    assignment = plan.role_assignments.get()
+    newcomer = CustomerUserFactory(customer=customer, display_name="New Colleague")
+    return {
+        "add customer": (reverse("customers:add"),
+                         {"company_name": "Northwind", "domain": "northwind.onmicrosoft.com"},
+                         Action.ADD_CUSTOMER),
+        "buy Azure plan": (reverse("customers:subscription_buy", args=[tenant]),
+                           {"offer": "azure_plan", "friendly_name": "Second plan"},
+                           Action.CREATE_ORDER),
+        "suspend subscription": (
+            reverse("customers:subscription_status", args=[tenant, plan.subscription_id]),
+            {"status": "suspended"}, Action.UPDATE_SUBSCRIPTION),
+        "grant role": (reverse("customers:role_grant", args=[tenant, plan.subscription_id]),
+                       {"customer_user": newcomer.pk, "role": "owner"},
+                       Action.CREATE_ROLE_ASSIGNMENT),
+        "remove role": (reverse("customers:role_remove", args=[tenant, assignment.pk]), {},
+                        Action.DELETE_ROLE_ASSIGNMENT),
+        "add user": (reverse("customers:user_add", args=[tenant]),
+                     {"user_principal_name": "kim@contoso.onmicrosoft.com", "display_name": "Kim"},
+                     Action.ADD_CUSTOMER_USER),
+    }
+
+
+WRITES = ["add customer", "buy Azure plan", "suspend subscription", "grant role", "remove role",
+          "add user"]
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_admin_agent_writes_through_every_endpoint(client_for, admin_agent, write_requests, write):
+    url, data, action = write_requests[write]
+    before = db_state()
+
+    response = client_for(admin_agent).post(url, data)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert db_state() != before
+    entry = ActivityLogEntry.objects.get()
+    assert (entry.action, entry.status, entry.actor_email) == (action, Status.SUCCEEDED,
+                                                               "admin@partner.example")
+    assert entry.source == "web"
+    assert entry.request_id == response["MS-RequestId"]
+    assert entry.client_ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(client_for, non_admin_agent,
+                                                                  write_requests, write):
+    url, data, action = write_requests[write]
+    before = db_state()
+
+    response = client_for(non_admin_agent).post(url, data)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert db_state() == before
+    entry = ActivityLogEntry.objects.get()
+    assert entry.action == action
+    assert entry.status == Status.FAILED
+    assert entry.actor_email == non_admin_agent.email
+    assert entry.failure_reason
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_every_write_needs_a_csrf_token(admin_agent, write_requests, write):
+    url, data, _action = write_requests[write]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_agent)
+    before = db_state()
+
+    response = client.post(url, data)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_a_write_with_the_pages_csrf_token_goes_through(admin_agent, customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_agent)
+    url = reverse("customers:user_add", args=[customer.tenant_id])
+    client.get(url)
+
+    response = client.post(url, {"user_principal_name": "kim@contoso.onmicrosoft.com",
+                                 "display_name": "Kim",
+                                 "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert customer.users.filter(user_principal_name="kim@contoso.onmicrosoft.com").exists()
+
+
+# --- What each write does for an Admin agent ---------------------------------------------------------
+
+
+def test_admin_agent_adds_a_customer_and_lands_on_its_account_page(client_for, admin_agent):
+    response = client_for(admin_agent).post(reverse("customers:add"), {
+        "company_name": "株式会社テスト", "domain": "Test-JP.onmicrosoft.com", "country": "JP",
+        "contact_email": "it@test.example",
+    }, follow=True)
+
+    added = Customer.objects.get()
+    assert added.domain == "test-jp.onmicrosoft.com"
+    assert response.redirect_chain == [(reverse("customers:account", args=[added.tenant_id]),
+                                        HTTPStatus.FOUND)]
+    assert "Customer 株式会社テスト added." in response.content.decode()
+
+
+def test_admin_agent_buys_an_azure_plan(client_for, admin_agent, unready_customer):
+    tenant = unready_customer.tenant_id
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_buy", args=[tenant]),
+        {"offer": "azure_global", "friendly_name": "Global"}, follow=True)
+
+    subscription = unready_customer.subscriptions.get()
+    assert (subscription.offer, subscription.status) == ("azure_global", "active")
+    assert response.redirect_chain[-1][0] == reverse("customers:subscriptions", args=[tenant])
+    assert "Global bought for Fabrikam." in response.content.decode()
+
+
+@pytest.mark.parametrize("status, label", [("suspended", "suspended"), ("active", "active")])
+def test_admin_agent_suspends_and_reactivates_a_subscription(client_for, admin_agent, customer,
+                                                            status, label):
+    plan = customer.subscriptions.get()
+    if status == "active":
+        Subscription.objects.filter(pk=plan.pk).update(status="suspended")
+
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
+        {"status": status}, follow=True)
+
+    plan.refresh_from_db()
+    assert plan.status == status
+    assert f"Azure plan is now {label}." in response.content.decode()
+
+
+def test_setting_a_subscription_to_its_current_status_changes_and_logs_nothing(client_for, admin_agent,
+                                                                             customer):
+    plan = customer.subscriptions.get()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
+        {"status": "active"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_a_cancelled_subscription_cannot_be_reactivated(client_for, admin_agent, customer):
+    cancelled = SubscriptionFactory(customer=customer, status=Subscription.Status.CANCELLED)
+
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_status", args=[customer.tenant_id, cancelled.subscription_id]),
+        {"status": "active"}, follow=True)
+
+    cancelled.refresh_from_db()
+    assert cancelled.status == "cancelled"
+    assert "A cancelled subscription cannot be changed." in response.content.decode()
+    assert ActivityLogEntry.objects.get().status == Status.FAILED
+
+
+def test_admin_agent_grants_the_owner_role(client_for, admin_agent, customer):
+    plan = customer.subscriptions.get()
+    newcomer = CustomerUserFactory(customer=customer, display_name="Ayu Lestari")
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
+        {"customer_user": newcomer.pk, "role": "owner"}, follow=True)
+
+    assert RoleAssignment.objects.filter(subscription=plan, customer_user=newcomer, role="owner").exists()
+    assert "Ayu Lestari is now Owner on Azure plan." in response.content.decode()
+
+
+def test_admin_agent_removes_a_role(client_for, admin_agent, customer):
+    assignment = RoleAssignment.objects.get()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk]), follow=True)
+
+    assert not RoleAssignment.objects.exists()
+    assert "no longer has the Owner role on Azure plan." in response.content.decode()
+
+
+def test_removing_a_role_that_is_already_gone_is_not_found(client_for, admin_agent, customer):
+    assignment = RoleAssignment.objects.get()
+    url = reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk])
+    client_for(admin_agent).post(url)
+
+    response = client_for(admin_agent).post(url)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert ActivityLogEntry.objects.count() == 1
+
+
+def test_admin_agent_adds_a_customer_user(client_for, admin_agent, customer):
+    response = client_for(admin_agent).post(
+        reverse("customers:user_add", args=[customer.tenant_id]),
+        {"user_principal_name": " Kim@Contoso.onmicrosoft.com ", "display_name": "Пример Кім"},
+        follow=True)
+
+    assert customer.users.filter(user_principal_name="kim@contoso.onmicrosoft.com",
+                                 display_name="Пример Кім").exists()
+    assert "Пример Кім added." in response.content.decode()
+
+
+# --- Unknown, malformed and foreign ids -> 404 ------------------------------------------------------
+
+
+def customer_urls(tenant_id, subscription_id, assignment_id) -> list[tuple[str, str]]:
+    """(method, url) for every address under a customer."""
+    return [
+        ("get", reverse("customers:account", args=[tenant_id])),
+        ("get", reverse("customers:permissions", args=[tenant_id])),
+        ("post", reverse("customers:permissions", args=[tenant_id])),
+        ("get", reverse("customers:subscriptions", args=[tenant_id])),
+        ("get", reverse("customers:subscription_buy", args=[tenant_id])),
+        ("post", reverse("customers:subscription_buy", args=[tenant_id])),
+        ("post", reverse("customers:subscription_status", args=[tenant_id, subscription_id])),
+        ("get", reverse("customers:role_grant", args=[tenant_id, subscription_id])),
+        ("post", reverse("customers:role_grant", args=[tenant_id, subscription_id])),
+        ("post", reverse("customers:role_remove", args=[tenant_id, assignment_id])),
+        ("get", reverse("customers:users", args=[tenant_id])),
+        ("get", reverse("customers:user_add", args=[tenant_id])),
+        ("post", reverse("customers:user_add", args=[tenant_id])),
+    ]
+
+
+def test_an_unknown_tenant_id_is_not_found_everywhere(client_for, any_agent, customer):
+    plan = customer.subscriptions.get()
+    unknown = uuid.uuid4()
+    client = client_for(any_agent)
+    before = db_state()
+
+    for method, url in customer_urls(unknown, plan.subscription_id, plan.role_assignments.get().pk):
+        response = getattr(client, method)(url, {"status": "suspended", "offer": "azure_plan",
+                                                 "friendly_name": "x"})
+        assert response.status_code == HTTPStatus.NOT_FOUND, (method, url)
+        assert "Page not found" in response.content.decode()
+
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("tenant", ["not-a-uuid", "12345", "00000000-0000-0000-0000-00000000000g",
+                                    "%20", "..%2F..%2Fadmin"])
+def test_a_malformed_tenant_id_is_not_found(client_for, admin_agent, tenant):
+    client = client_for(admin_agent)
+
+    for suffix in ["account/", "account/permissions/", "subscriptions/", "users/", "users/new/"]:
+        assert client.get(f"/customers/{tenant}/{suffix}").status_code == HTTPStatus.NOT_FOUND
+        assert client.post(f"/customers/{tenant}/{suffix}").status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.fixture
+def other_customer(db):
+    return ready_customer(company_name="Litware", domain="litware.onmicrosoft.com")
+
+
+def test_another_customers_subscription_is_not_found(client_for, any_agent, customer, other_customer):
+    foreign = other_customer.subscriptions.get()
+    client = client_for(any_agent)
+    before = db_state()
+
+    for method, name in [("post", "customers:subscription_status"), ("get", "customers:role_grant"),
+                         ("post", "customers:role_grant")]:
+        url = reverse(name, args=[customer.tenant_id, foreign.subscription_id])
+        response = getattr(client, method)(url, {"status": "suspended", "role": "owner",
+                                                 "customer_user": customer.users.get().pk})
+        assert response.status_code == HTTPStatus.NOT_FOUND, (method, name)
+
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_another_customers_role_assignment_is_not_found(client_for, admin_agent, customer, other_customer):
+    foreign = RoleAssignment.objects.get(subscription__customer=other_customer)
+    before = db_state()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_remove", args=[customer.tenant_id, foreign.pk]))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+# --- Malformed form input -> a form error (400), never a 500 --------------------------------------
+
+
+@pytest.mark.parametrize("data, message", [
+    ({}, "This field is required."),
+    ({"company_name": "", "domain": ""}, "This field is required."),
+    ({"company_name": "Northwind", "domain": "northwind.example", "contact_email": "not an e-mail"},
+     "Enter a valid email address."),
+    ({"company_name": "Northwind", "domain": "northwind.example", "country": "Indonesia"},
+     "Ensure this value has at most 2 characters"),
+    ({"company_name": "N" * 201, "domain": "northwind.example"}, "at most 200 characters"),
+    ({"company_name": "Null\x00byte", "domain": "northwind.example"}, "Null characters are not allowed."),
+])
+def test_add_customer_with_bad_input_shows_the_form_again(client_for, admin_agent, data, message):
+    response = client_for(admin_agent).post(reverse("customers:add"), data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in response.content.decode()
+    assert not Customer.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_add_customer_with_a_domain_already_in_use_is_a_form_error(client_for, admin_agent, customer):
+    response = client_for(admin_agent).post(reverse("customers:add"), {
+        "company_name": "Contoso again", "domain": "CONTOSO.onmicrosoft.com"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Customer with this Domain name already exists." in response.content.decode()
+    assert Customer.objects.count() == 1
+    assert not ActivityLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"offer": "microsoft_365", "friendly_name": "M365"}, "Select a valid choice."),
+    ({"offer": "something", "friendly_name": "Plan"}, "Select a valid choice."),
+    ({"offer": "azure_plan", "friendly_name": ""}, "This field is required."),
+    ({}, "This field is required."),
+])
+def test_buy_plan_with_bad_input_shows_the_form_again(client_for, admin_agent, unready_customer, data,
+                                                      message):
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_buy", args=[unready_customer.tenant_id]), data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in response.content.decode()
+    assert not Subscription.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"user_principal_name": "not an e-mail", "display_name": "Kim"},
+     "Enter a sign-in name such as alex@contoso.com."),
+    ({"user_principal_name": "kim@", "display_name": "Kim"}, "Enter a sign-in name such as"),
+    ({"user_principal_name": "", "display_name": ""}, "This field is required."),
+    ({"user_principal_name": "kim@contoso.onmicrosoft.com", "display_name": "   "},
+     "This field is required."),
+])
+def test_add_user_with_bad_input_shows_the_form_again(client_for, admin_agent, unready_customer, data,
+                                                      message):
+    response = client_for(admin_agent).post(
+        reverse("customers:user_add", args=[unready_customer.tenant_id]), data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in response.content.decode()
+    assert not CustomerUser.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_adding_a_user_twice_is_a_form_error(client_for, admin_agent, customer):
+    existing = customer.users.get()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:user_add", args=[customer.tenant_id]),
+        {"user_principal_name": existing.user_principal_name.upper(), "display_name": "Again"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "is already a user of this customer." in response.content.decode()
+    assert customer.users.count() == 1
+    assert ActivityLogEntry.objects.get().status == Status.FAILED
+
+
+def test_granting_a_role_to_another_customers_user_is_a_form_error(client_for, admin_agent, customer,
+                                                                   other_customer):
+    plan = customer.subscriptions.get()
+    stranger = other_customer.users.get()
+    before = db_state()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
+        {"customer_user": stranger.pk, "role": "owner"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Select a valid choice." in response.content.decode()
+    assert stranger.user_principal_name not in response.content.decode()
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("data", [
+    {"customer_user": "abc", "role": "owner"},
+    {"customer_user": "999999999", "role": "owner"},
+    {"customer_user": "99999999999999999999999999", "role": "owner"},
+    {"role": "owner"},
+    {"customer_user": "USER", "role": "superadmin"},
+])
+def test_grant_role_with_bad_input_shows_the_form_again(client_for, admin_agent, customer, data):
+    plan = customer.subscriptions.get()
+    if data.get("customer_user") == "USER":
+        data = {**data, "customer_user": CustomerUserFactory(customer=customer).pk}
+    before = db_state()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]), data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_granting_a_role_someone_already_holds_is_a_form_error(client_for, admin_agent, customer):
+    plan = customer.subscriptions.get()
+    owner = customer.users.get()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
+        {"customer_user": owner.pk, "role": "owner"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "already has the Owner role on Azure plan." in response.content.decode()
+    assert RoleAssignment.objects.count() == 1
+
+
+def test_granting_a_role_on_a_licence_subscription_is_a_form_error(client_for, admin_agent, customer):
+    m365 = SubscriptionFactory(customer=customer, offer=Subscription.Offer.MICROSOFT_365)
+
+    response = client_for(admin_agent).post(
+        reverse("customers:role_grant", args=[customer.tenant_id, m365.subscription_id]),
+        {"customer_user": customer.users.get().pk, "role": "reader"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Roles can only be granted on Azure plan or Azure Global subscriptions." in (
+        response.content.decode())
+    assert not m365.role_assignments.exists()
+
+
+@pytest.mark.parametrize("status", ["cancelled", "deleted", ""])
+def test_a_bad_subscription_status_changes_nothing(client_for, admin_agent, customer, status):
+    plan = customer.subscriptions.get()
+
+    response = client_for(admin_agent).post(
+        reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
+        {"status": status}, follow=True)
+
+    plan.refresh_from_db()
+    assert response.status_code == HTTPStatus.OK
+    assert "Choose whether to suspend or reactivate the subscription." in response.content.decode()
+    assert plan.status == "active"
+    assert not ActivityLogEntry.objects.exists()
