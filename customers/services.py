@@ -34,28 +34,31 @@ def add_customer(
     unknown = set(details) - set(CUSTOMER_DETAILS)
     if unknown:
         raise TypeError(f"Unknown customer details: {', '.join(sorted(unknown))}")
-    domain = domain.strip().lower()
+    company_name, domain = company_name.strip(), domain.strip().lower()
     new_value = {"company_name": company_name, "domain": domain, **details}
     with refusals_recorded(
         actor=actor, origin=origin, action=Action.ADD_CUSTOMER,
         resource_type="customer", new_value=new_value,
     ):
         _require_admin(actor)
-        try:
-            with transaction.atomic():
-                customer = Customer.objects.create(
-                    company_name=company_name.strip(), domain=domain, **details
-                )
-                record(
-                    action=Action.ADD_CUSTOMER, actor=actor, origin=origin, customer=customer,
-                    resource_type="customer", resource_id=str(customer.tenant_id),
-                    new_value=new_value,
-                )
-        except IntegrityError:
-            raise ValidationError(
-                _("Another customer already uses the domain %(domain)s.") % {"domain": domain},
-                code="duplicate_domain",
-            ) from None
+        with transaction.atomic():
+            # Only the customer's own insert can mean a taken domain; a failing log write must
+            # not be reported as one.
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(
+                        company_name=company_name, domain=domain, **details
+                    )
+            except IntegrityError:
+                raise ValidationError(
+                    _("Another customer already uses the domain %(domain)s.") % {"domain": domain},
+                    code="duplicate_domain",
+                ) from None
+            record(
+                action=Action.ADD_CUSTOMER, actor=actor, origin=origin, customer=customer,
+                resource_type="customer", resource_id=str(customer.tenant_id),
+                new_value=new_value,
+            )
         return customer
 
 
@@ -64,7 +67,7 @@ def buy_azure_plan(
     offer: str = Subscription.Offer.AZURE_PLAN,
 ) -> Subscription:
     """Buy a usage-based Azure subscription for the customer; logged as Create Order."""
-    offer = Subscription.Offer(offer)
+    offer, friendly_name = Subscription.Offer(offer), friendly_name.strip()
     new_value = {"offer": offer, "friendly_name": friendly_name}
     with refusals_recorded(
         actor=actor, origin=origin, customer=customer, action=Action.CREATE_ORDER,
@@ -77,7 +80,7 @@ def buy_azure_plan(
         with transaction.atomic():
             locked = _lock(customer)
             subscription = Subscription.objects.create(
-                customer=locked, offer=offer, friendly_name=friendly_name.strip()
+                customer=locked, offer=offer, friendly_name=friendly_name
             )
             record(
                 action=Action.CREATE_ORDER, actor=actor, origin=origin, customer=locked,
@@ -123,7 +126,7 @@ def add_customer_user(
     origin: Origin,
 ) -> CustomerUser:
     """Add a user to the customer's tenant."""
-    upn = user_principal_name.strip().lower()
+    upn, display_name = user_principal_name.strip().lower(), display_name.strip()
     new_value = {"user_principal_name": upn, "display_name": display_name}
     with refusals_recorded(
         actor=actor, origin=origin, customer=customer, action=Action.ADD_CUSTOMER_USER,
@@ -138,7 +141,7 @@ def add_customer_user(
                     code="duplicate_user",
                 )
             user = CustomerUser.objects.create(
-                customer=locked, user_principal_name=upn, display_name=display_name.strip()
+                customer=locked, user_principal_name=upn, display_name=display_name
             )
             record(
                 action=Action.ADD_CUSTOMER_USER, actor=actor, origin=origin, customer=locked,
