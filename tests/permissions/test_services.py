@@ -1,6 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from activitylog.models import Action, ActivityLogEntry, Source, Status
 from customers.models import RoleAssignment, Subscription
@@ -8,6 +8,7 @@ from customers.services import remove_role
 from permissions.models import PurchasePermission, Resource
 from permissions.services import set_purchase_permission, set_purchase_permissions
 
+from ..activitylog import reject_log_entries
 from ..factories import (
     AgentFactory,
     CustomerFactory,
@@ -360,43 +361,14 @@ def test_repeating_a_request_is_harmless(admin_agent, customer, origin):
     assert ActivityLogEntry.objects.count() == 1
 
 
-# Rollback: the change and its log entry commit together or not at all.
-
-
-@pytest.fixture
-def log_rejects(db):
-    """Make the database itself refuse some activity log inserts, for the rest of the test.
-
-    A real failure rather than a mock of record(): a trigger on the log table, created inside the
-    test's transaction so it disappears when the test rolls back. ``condition`` is SQL about NEW.
-    """
-
-    def reject(condition: str) -> None:
-        table = ActivityLogEntry._meta.db_table
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "CREATE FUNCTION test_reject_log_entry() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'activity log unavailable (test)'; END $$"
-                )
-                cursor.execute(
-                    f"CREATE TRIGGER test_reject_log_entry BEFORE INSERT ON {table} FOR EACH ROW "
-                    f"WHEN ({condition}) EXECUTE FUNCTION test_reject_log_entry()"
-                )
-            elif connection.vendor == "sqlite":
-                cursor.execute(
-                    f"CREATE TRIGGER test_reject_log_entry BEFORE INSERT ON {table} "
-                    f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'activity log unavailable (test)'); END"
-                )
-            else:
-                pytest.skip(f"no test trigger written for {connection.vendor}")
-
-    return reject
+# Rollback: the change and its log entry commit together or not at all. The log write is made to
+# fail for real by a trigger on the log table (see tests.activitylog.reject_log_entries), so the
+# service under test runs unchanged.
 
 
 def test_when_the_log_entry_cannot_be_written_the_permission_is_not_changed(admin_agent, customer,
-                                                                          origin, log_rejects):
-    log_rejects("NEW.status = 'succeeded'")
+                                                                          origin):
+    reject_log_entries("NEW.status = 'succeeded'")
 
     with pytest.raises(DatabaseError):
         allow(admin_agent, customer, RESERVATIONS, origin)
@@ -406,9 +378,9 @@ def test_when_the_log_entry_cannot_be_written_the_permission_is_not_changed(admi
 
 
 def test_when_the_log_entry_cannot_be_written_the_permission_is_not_removed(admin_agent, customer,
-                                                                          origin, log_rejects):
+                                                                          origin):
     PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
-    log_rejects("NEW.status = 'succeeded'")
+    reject_log_entries("NEW.status = 'succeeded'")
 
     with pytest.raises(DatabaseError):
         allow(admin_agent, customer, RESERVATIONS, origin, allowed=False)
@@ -417,10 +389,9 @@ def test_when_the_log_entry_cannot_be_written_the_permission_is_not_removed(admi
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_when_the_second_log_entry_fails_the_first_change_is_undone_too(admin_agent, customer, origin,
-                                                                      log_rejects):
+def test_when_the_second_log_entry_fails_the_first_change_is_undone_too(admin_agent, customer, origin):
     # The reservations change and its entry are written; the savings plan's entry is refused.
-    log_rejects("NEW.resource_id = 'AzureSavingsPlan'")
+    reject_log_entries("NEW.resource_id = 'AzureSavingsPlan'")
 
     with pytest.raises(DatabaseError):
         set_purchase_permissions(actor=admin_agent, customer=customer, origin=origin,

@@ -1,0 +1,31 @@
+import pytest
+from django.db import connection
+
+from activitylog.models import ActivityLogEntry
+
+
+def reject_log_entries(condition: str) -> None:
+    """Make the database itself refuse activity log inserts matching ``condition`` (SQL about NEW).
+
+    A real failure rather than a mock of record(): a trigger on the log table, created inside the
+    test's transaction, so it disappears when the test rolls back. Use only in non-transactional
+    tests (plain ``django_db``).
+    """
+    table = ActivityLogEntry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_reject_log_entry() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'activity log unavailable (test)'; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER test_reject_log_entry BEFORE INSERT ON {table} FOR EACH ROW "
+                f"WHEN ({condition}) EXECUTE FUNCTION test_reject_log_entry()"
+            )
+        elif connection.vendor == "sqlite":
+            cursor.execute(
+                f"CREATE TRIGGER test_reject_log_entry BEFORE INSERT ON {table} "
+                f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'activity log unavailable (test)'); END"
+            )
+        else:
+            pytest.skip(f"no test trigger written for {connection.vendor}")
