@@ -47,6 +47,13 @@ def set_purchase_permissions(
     with refusals_recorded(actor=actor, origin=origin, customer=customer) as attempt:
         attempt.entries = [_entry(resource, allow) for resource, allow in wanted.items()]
         if not can_change_purchase_permissions(actor):
+            # The form posts every resource: log the changes that were refused, not a Failed
+            # "Delete" for a permission that was never there.
+            current = set(
+                PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True)
+            )
+            refused = [_entry(res, allow) for res, allow in wanted.items() if allow != (res in current)]
+            attempt.entries = refused or attempt.entries
             raise PermissionDenied(CHANGE_REFUSED)
 
         with transaction.atomic():
