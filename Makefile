@@ -18,11 +18,15 @@ $(INSTALLED): pyproject.toml
 .demo-password:
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(12))" > $@
 
+# make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere.
+RUN_ENV := DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3"
+
 ## make run: set up, migrate an SQLite database, load demo data once, serve on http://127.0.0.1:8000
 run: $(INSTALLED) .demo-password
-	DJANGO_DEBUG=true $(PY) manage.py migrate --no-input
-	DJANGO_DEBUG=true DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" $(PY) manage.py seed_demo --if-empty
-	DJANGO_DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py migrate --no-input
+	$(RUN_ENV) DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" \
+	  $(PY) manage.py seed_demo --if-empty --url http://$(HOST):$(PORT)/
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
 test: $(INSTALLED)
