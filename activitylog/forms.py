@@ -55,8 +55,9 @@ class ActivityLogFilterForm(forms.Form):
     def filter(self, entries: ActivityLogQuerySet) -> ActivityLogQuerySet:
         data = self.cleaned_data
         start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=dt.UTC)
-        end = dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-        entries = entries.filter(occurred_at__gte=start, occurred_at__lt=end)
+        # The end of the To day, not the start of the next: 9999-12-31 has no next day.
+        end = dt.datetime.combine(data["date_to"], dt.time.max, tzinfo=dt.UTC)
+        entries = entries.filter(occurred_at__gte=start, occurred_at__lte=end)
         if customer := data["customer"].strip():
             try:
                 entries = entries.filter(customer_tenant_id=uuid.UUID(customer))
@@ -80,6 +81,10 @@ def keyset_filter(cursor: str, *, older: bool) -> Q:
     occurred_at = dt.datetime.fromisoformat(when)
     if occurred_at.tzinfo is None:
         raise ValueError("cursor time without a zone")
+    try:
+        occurred_at = occurred_at.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("cursor time out of range") from None
     pk = int(pk)
     lookup = "lt" if older else "gt"
     return Q(**{f"occurred_at__{lookup}": occurred_at}) | Q(occurred_at=occurred_at, **{f"id__{lookup}": pk})
