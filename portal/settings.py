@@ -137,4 +137,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # Replaces Django's own "django" handler, which would print every line a second time.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
