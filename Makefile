@@ -29,8 +29,12 @@ run: $(INSTALLED) .demo-password
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
+# pytest exits 5 when it collected nothing: say so, rather than leave a bare "Error 5".
 test: $(INSTALLED)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@echo "$(VENV)/bin/pytest $(PYTEST_ARGS)"
+	@$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)." >&2; fi; \
+	  exit $$status
 
 ## make check: lint, migrations in step, production settings pass Django's deploy checks
 check: $(INSTALLED)
