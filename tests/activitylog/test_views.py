@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+import json
 import re
 import uuid
 from http import HTTPStatus
@@ -219,9 +220,10 @@ def test_an_entry_opens_to_show_old_and_new_values(auditor):
 
     assert "Delete Customer Purchase Permissions" in page
     details = page[page.index("<details>"):page.index("</details>")]
-    assert re.search(r"Old value</dt><dd><pre>\{'permissions': \[\{'action': 'Purchase',\s+"
-                     r"'resource': 'AzureReservedInstances'\}\]\}</pre>", details)
-    assert "New value</dt><dd><pre>{'permissions': []}</pre>" in details
+    old_value, new_value = re.findall(r"value</dt>\s*<dd><pre>(.*?)</pre>", details, re.DOTALL)
+    assert json.loads(old_value) == {
+        "permissions": [{"resource": "AzureReservedInstances", "action": "Purchase"}]}
+    assert json.loads(new_value) == {"permissions": []}
     assert "self_serve_policy" in details
     assert "203.0.113.7" in details
     assert "req-42" in details
