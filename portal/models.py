@@ -15,6 +15,10 @@ class AgentManager(BaseUserManager["Agent"]):
         agent.save(using=self._db)
         return agent
 
+    def get_by_natural_key(self, email: str) -> "Agent":
+        # Addresses are stored in lower case; people type them in any case when signing in.
+        return self.get(email__iexact=email)
+
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "Agent":
         fields.setdefault("role", Agent.Role.OPERATOR)
         fields.update(is_staff=True, is_superuser=True)
