@@ -1,0 +1,171 @@
+"""Each page runs a fixed number of queries, however much data it shows.
+
+Every count includes the two queries of a signed-in request (the session and the agent).
+"""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from activitylog.models import Action, ActivityLogEntry, Source, Status
+from customers.models import RoleAssignment, Subscription
+from permissions.models import Resource
+from tests.factories import (
+    CustomerFactory,
+    CustomerUserFactory,
+    PurchasePermissionFactory,
+    RoleAssignmentFactory,
+    SubscriptionFactory,
+    ready_customer,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Session + agent, the customer, readiness (one query), the allowed permissions, and the last
+# change of each of the two resources.
+ACCOUNT_QUERIES = 7
+PERMISSIONS_EDIT_QUERIES = 7
+# Session + agent, the customer, "has it any users?", the subscriptions, their role assignments.
+SUBSCRIPTIONS_QUERIES = 6
+# Session + agent, the customer, its users, their role assignments with their subscriptions.
+USERS_QUERIES = 5
+# Session + agent, one page of entries.
+ACTIVITY_LOG_QUERIES = 3
+# Session + agent, the count for the pager, one page of customers.
+CUSTOMER_LIST_QUERIES = 4
+
+
+def small_customer():
+    """One Azure plan, one user (its Owner), nothing in the log."""
+    return ready_customer(company_name="Small Co", domain="small.onmicrosoft.com")
+
+
+def big_customer(admin_agent):
+    """20 subscriptions, 30 users with roles, both permissions allowed and a long history."""
+    customer = ready_customer(company_name="Big Co", domain="big.onmicrosoft.com")
+    offers = itertools.cycle([Subscription.Offer.AZURE_PLAN, Subscription.Offer.AZURE_GLOBAL,
+                              Subscription.Offer.MICROSOFT_365])
+    statuses = itertools.cycle([Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED])
+    subscriptions = [customer.subscriptions.get()] + [
+        SubscriptionFactory(customer=customer, offer=next(offers), status=next(statuses),
+                            friendly_name=f"Subscription {n}")
+        for n in range(19)
+    ]
+    users = [customer.users.get()] + [CustomerUserFactory(customer=customer) for _n in range(29)]
+    azure = [s for s in subscriptions if s.is_azure]
+    for n, user in enumerate(users[1:], start=1):
+        for role, subscription in zip(RoleAssignment.Role, azure[n % 5:n % 5 + 3], strict=False):
+            RoleAssignmentFactory(subscription=subscription, customer_user=user, role=role)
+    for resource in Resource:
+        PurchasePermissionFactory(customer=customer, resource=resource, granted_by=admin_agent)
+    log_many(400, customer=customer, actor=admin_agent)
+    return customer
+
+
+def log_many(count: int, **fields) -> None:
+    customer, actor = fields.get("customer"), fields.get("actor")
+    now = timezone.now()
+    ActivityLogEntry.objects.bulk_create([
+        ActivityLogEntry(
+            occurred_at=now - dt.timedelta(minutes=n),
+            action=Action.CREATE_PURCHASE_PERMISSION if n % 2 else Action.DELETE_PURCHASE_PERMISSION,
+            status=Status.SUCCEEDED if n % 5 else Status.FAILED,
+            actor=actor,
+            actor_email=actor.email if actor else "admin@partner.example",
+            customer=customer,
+            customer_name=customer.company_name if customer else f"Customer {n}",
+            customer_tenant_id=customer.tenant_id if customer else None,
+            resource_type="self_serve_policy",
+            resource_id=list(Resource)[n % 2].value,
+            old_value={"permissions": []},
+            new_value={"permissions": [{"resource": "AzureSavingsPlan", "action": "Purchase"}]},
+            source=Source.WEB if n % 3 else Source.API,
+            request_id=f"req-{n}",
+            client_ip="203.0.113.7",
+        )
+        for n in range(count)
+    ])
+
+
+@pytest.fixture(params=["small", "big"])
+def any_size_customer(request, admin_agent):
+    return small_customer() if request.param == "small" else big_customer(admin_agent)
+
+
+@pytest.mark.parametrize("page, queries", [
+    ("customers:account", ACCOUNT_QUERIES),
+    ("customers:permissions", PERMISSIONS_EDIT_QUERIES),
+    ("customers:subscriptions", SUBSCRIPTIONS_QUERIES),
+    ("customers:users", USERS_QUERIES),
+])
+def test_customer_pages_run_a_fixed_number_of_queries(client, admin_agent, any_size_customer,
+                                                      django_assert_num_queries, page, queries):
+    client.force_login(admin_agent)
+    url = reverse(page, args=[any_size_customer.tenant_id])
+
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+
+    assert response.status_code == 200
+
+
+def test_the_big_customer_really_is_big(admin_agent):
+    customer = big_customer(admin_agent)
+
+    assert customer.subscriptions.count() == 20
+    assert customer.users.count() == 30
+    assert RoleAssignment.objects.filter(subscription__customer=customer).count() > 60
+    assert ActivityLogEntry.objects.filter(customer=customer).count() == 400
+
+
+def test_a_read_only_agent_gets_the_account_page_in_as_many_queries(client, sales_agent, admin_agent,
+                                                                   django_assert_num_queries):
+    customer = big_customer(admin_agent)
+    client.force_login(sales_agent)
+
+    with django_assert_num_queries(ACCOUNT_QUERIES):
+        client.get(reverse("customers:account", args=[customer.tenant_id]))
+
+
+@pytest.mark.parametrize("entries", [3, 120])
+@pytest.mark.parametrize("params", [{}, {"customer": "big", "status": "succeeded", "source": "web"}])
+def test_the_activity_log_page_runs_a_fixed_number_of_queries(client, operator, admin_agent,
+                                                              django_assert_num_queries, entries,
+                                                              params):
+    customer = CustomerFactory(company_name="Big Co")
+    log_many(entries, customer=customer, actor=admin_agent)
+    client.force_login(operator)
+
+    with django_assert_num_queries(ACTIVITY_LOG_QUERIES):
+        response = client.get(reverse("activitylog:list"), params)
+
+    assert response.status_code == 200
+    assert response.context["entries"]
+
+
+def test_an_older_page_of_the_log_runs_as_many_queries(client, operator, admin_agent,
+                                                       django_assert_num_queries):
+    log_many(120, actor=admin_agent)
+    client.force_login(operator)
+    first = client.get(reverse("activitylog:list"))
+
+    with django_assert_num_queries(ACTIVITY_LOG_QUERIES):
+        second = client.get(reverse("activitylog:list") + first.context["older_url"])
+
+    assert len(second.context["entries"]) == 50
+
+
+@pytest.mark.parametrize("customers", [3, 60])
+def test_the_customer_list_runs_a_fixed_number_of_queries(client, helpdesk_agent, customers,
+                                                          django_assert_num_queries):
+    for _n in range(customers):
+        CustomerFactory()
+    client.force_login(helpdesk_agent)
+
+    with django_assert_num_queries(CUSTOMER_LIST_QUERIES):
+        response = client.get(reverse("customers:list"))
+
+    assert response.status_code == 200
