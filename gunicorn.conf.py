@@ -1,4 +1,7 @@
-"""Production serving: `gunicorn -c gunicorn.conf.py portal.wsgi`. Every value can come from the environment."""
+"""Production serving: `gunicorn -c gunicorn.conf.py portal.wsgi`.
+
+Every value can come from the environment.
+"""
 
 import multiprocessing
 import os
