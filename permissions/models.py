@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -35,10 +38,35 @@ class PurchasePermission(models.Model):
         return f"{self.customer}: {self.get_resource_display()}"
 
 
+class LastChange(NamedTuple):
+    actor_email: str
+    occurred_at: datetime
+
+
+def with_purchase_permissions(customers: models.QuerySet) -> models.QuerySet:
+    """Annotate, per resource, whether it is allowed and who last changed it and when."""
+    from activitylog.models import ActivityLogEntry, Status
+
+    annotations = {}
+    for resource in Resource:
+        changes = ActivityLogEntry.objects.filter(
+            customer=models.OuterRef("pk"), resource_type="self_serve_policy", resource_id=resource,
+            status=Status.SUCCEEDED,
+        ).newest_first()
+        annotations |= {
+            f"allows_{resource}": models.Exists(
+                PurchasePermission.objects.filter(customer=models.OuterRef("pk"), resource=resource)
+            ),
+            f"last_changed_by_{resource}": models.Subquery(changes.values("actor_email")[:1]),
+            f"last_changed_at_{resource}": models.Subquery(changes.values("occurred_at")[:1]),
+        }
+    return customers.annotate(**annotations)
+
+
 class PurchasePermissionState:
     """What the Account page shows for one resource: allowed or not, and who last changed it."""
 
-    def __init__(self, resource: Resource, allowed: bool, last_change, usable: bool):
+    def __init__(self, resource: Resource, allowed: bool, last_change: LastChange | None, usable: bool):
         self.resource = resource
         self.allowed = allowed
         self.last_change = last_change
@@ -51,21 +79,15 @@ class PurchasePermissionState:
 
     @classmethod
     def for_customer(cls, customer, *, usable: bool) -> list["PurchasePermissionState"]:
-        """One query for the permissions and one per resource for its last successful change."""
-        from activitylog.models import ActivityLogEntry, Status
-
-        allowed = set(
-            PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True)
-        )
-        changes = ActivityLogEntry.objects.filter(
-            customer=customer, resource_type="self_serve_policy", status=Status.SUCCEEDED
-        ).newest_first()
-        return [
-            cls(
+        """From a customer fetched through ``with_purchase_permissions()``."""
+        states = []
+        for resource in Resource:
+            changed_by = getattr(customer, f"last_changed_by_{resource}")
+            states.append(cls(
                 resource=resource,
-                allowed=resource in allowed,
-                last_change=changes.filter(resource_id=resource).first(),
+                allowed=getattr(customer, f"allows_{resource}"),
+                last_change=LastChange(changed_by, getattr(customer, f"last_changed_at_{resource}"))
+                if changed_by is not None else None,
                 usable=usable,
-            )
-            for resource in Resource
-        ]
+            ))
+        return states

@@ -17,3 +17,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Threads in the browser tests share the in-memory test database.
     DATABASES["default"]["TEST"] = {"NAME": "file:testdb?mode=memory&cache=shared"}
+# A fresh clone has no collected static files; look them up per request instead of warning at start-up.
+WHITENOISE_AUTOREFRESH = True

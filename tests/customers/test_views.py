@@ -82,9 +82,9 @@ def test_every_agent_sees_the_customer_list(client_for, any_agent, customer):
     assert "Contoso Ltd" in response.content.decode()
 
 
-@pytest.mark.parametrize("page", READ_PAGES)
-def test_every_agent_sees_every_customer_page(client_for, any_agent, customer, page):
-    response = client_for(any_agent).get(reverse(page, args=[customer.tenant_id]))
+@pytest.mark.parametrize("url_name", READ_PAGES)
+def test_every_agent_sees_every_customer_page(client_for, any_agent, customer, url_name):
+    response = client_for(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
 
     assert response.status_code == HTTPStatus.OK
     assert "Contoso Ltd" in response.content.decode()
@@ -97,9 +97,9 @@ def test_only_admin_agents_open_the_add_customer_form(client_for, any_agent):
     assert response.status_code == expected
 
 
-@pytest.mark.parametrize("page", ADMIN_ONLY_FORMS)
-def test_only_admin_agents_open_the_customer_forms(client_for, any_agent, customer, page):
-    response = client_for(any_agent).get(reverse(page, args=[customer.tenant_id]))
+@pytest.mark.parametrize("url_name", ADMIN_ONLY_FORMS)
+def test_only_admin_agents_open_the_customer_forms(client_for, any_agent, customer, url_name):
+    response = client_for(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
 
     expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
     assert response.status_code == expected
@@ -202,9 +202,9 @@ def test_customer_list_keeps_the_search_when_paging(client_for, helpdesk_agent):
     assert 'href="?q=tail&amp;page=1"' in response.content.decode()
 
 
-@pytest.mark.parametrize("page", ["abc", "0", "-1", "9999", ""])
-def test_customer_list_survives_any_page_number(client_for, helpdesk_agent, customer, page):
-    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": page})
+@pytest.mark.parametrize("page_number", ["abc", "0", "-1", "9999", ""])
+def test_customer_list_survives_any_page_number(client_for, helpdesk_agent, customer, page_number):
+    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": page_number})
 
     assert response.status_code == HTTPStatus.OK
     assert listed(response) == {"Contoso Ltd"}
