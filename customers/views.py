@@ -4,14 +4,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from activitylog.services import Origin
-from permissions.models import PurchasePermissionState, with_purchase_permissions
+from permissions.models import PurchasePermissionState, customer_account
 from permissions.policies import can_change_purchase_permissions, readiness_of
 
 from . import services
@@ -35,8 +35,10 @@ def get_customer(tenant_id: UUID) -> Customer:
 
 def get_customer_account(tenant_id: UUID) -> Customer:
     """The customer with everything its Account page shows, in one query."""
-    return get_object_or_404(with_purchase_permissions(Customer.objects.with_readiness()),
-                             tenant_id=tenant_id)
+    customer = customer_account(tenant_id)
+    if customer is None:
+        raise Http404
+    return customer
 
 
 def require_manager(request: HttpRequest) -> None:

@@ -1,9 +1,11 @@
+import datetime as dt
 from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,24 +45,71 @@ class LastChange(NamedTuple):
     occurred_at: datetime
 
 
-def with_purchase_permissions(customers: models.QuerySet) -> models.QuerySet:
-    """Annotate, per resource, whether it is allowed and who last changed it and when."""
-    from activitylog.models import ActivityLogEntry, Status
+def _account_sql(connection) -> tuple[str, list]:
+    """The Account page's one query: the customer, its readiness, and each permission's state.
 
-    annotations = {}
+    Hand-written because it is the portal's hottest read: the ORM spent about 15 ms building the
+    same query from Exists/Subquery expressions on a 2-core machine, several times the database's
+    own time. Only table and column names from the models are interpolated; values are parameters.
+    """
+    from activitylog.models import ActivityLogEntry, Status
+    from customers.models import Customer, RoleAssignment, Subscription
+
+    q = connection.ops.quote_name
+    customer, subscription = Customer._meta.db_table, Subscription._meta.db_table
+    assignment, permission = RoleAssignment._meta.db_table, PurchasePermission._meta.db_table
+    log = ActivityLogEntry._meta.db_table
+    usable = ("s.customer_id = c.id AND s.offer IN (%s, %s) AND s.status = %s")
+    usable_params = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
+    columns = [
+        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable}) AS {q('has_azure_subscription')}",  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
+        f" WHERE {usable} AND r.role = %s) AS {q('has_owner')}",
+    ]
+    params = [*usable_params, *usable_params, RoleAssignment.Role.OWNER]
     for resource in Resource:
-        changes = ActivityLogEntry.objects.filter(
-            customer=models.OuterRef("pk"), resource_type="self_serve_policy", resource_id=resource,
-            status=Status.SUCCEEDED,
-        ).newest_first()
-        annotations |= {
-            f"allows_{resource}": models.Exists(
-                PurchasePermission.objects.filter(customer=models.OuterRef("pk"), resource=resource)
-            ),
-            f"last_changed_by_{resource}": models.Subquery(changes.values("actor_email")[:1]),
-            f"last_changed_at_{resource}": models.Subquery(changes.values("occurred_at")[:1]),
-        }
-    return customers.annotate(**annotations)
+        last_change = (
+            f"FROM {log} e WHERE e.customer_id = c.id AND e.resource_type = %s AND e.resource_id = %s"
+            f" AND e.status = %s ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1"
+        )
+        change_params = ["self_serve_policy", resource.value, Status.SUCCEEDED]
+        columns += [
+            f"EXISTS (SELECT 1 FROM {permission} p WHERE p.customer_id = c.id AND p.resource = %s)"  # noqa: S608
+            f" AS {q(f'allows_{resource}')}",
+            f"(SELECT e.actor_email {last_change}) AS {q(f'last_changed_by_{resource}')}",
+            f"(SELECT e.occurred_at {last_change}) AS {q(f'last_changed_at_{resource}')}",
+        ]
+        params += [resource.value, *change_params, *change_params]
+    sql = f"SELECT c.*, {', '.join(columns)} FROM {customer} c WHERE c.tenant_id = %s"  # noqa: S608
+    return sql, params
+
+
+_account_queries: dict[str, tuple[str, list]] = {}
+
+
+def customer_account(tenant_id):
+    """The customer with its readiness and permission states annotated, or None (one query)."""
+    from customers.models import Customer
+
+    connection = connections[Customer.objects.db]
+    if connection.vendor not in _account_queries:
+        _account_queries[connection.vendor] = _account_sql(connection)
+    sql, params = _account_queries[connection.vendor]
+    tenant = Customer._meta.get_field("tenant_id").get_db_prep_value(tenant_id, connection)
+    customer = next(iter(Customer.objects.raw(sql, [*params, tenant])), None)
+    if customer is not None:
+        # Raw columns come back as the driver gives them (SQLite: 0/1 and text).
+        customer.has_azure_subscription = bool(customer.has_azure_subscription)
+        customer.has_owner = bool(customer.has_owner)
+        for resource in Resource:
+            setattr(customer, f"allows_{resource}", bool(getattr(customer, f"allows_{resource}")))
+            changed_at = getattr(customer, f"last_changed_at_{resource}")
+            if isinstance(changed_at, str):
+                changed_at = parse_datetime(changed_at)
+                if timezone.is_naive(changed_at):
+                    changed_at = timezone.make_aware(changed_at, dt.UTC)
+                setattr(customer, f"last_changed_at_{resource}", changed_at)
+    return customer
 
 
 class PurchasePermissionState:
@@ -79,7 +128,7 @@ class PurchasePermissionState:
 
     @classmethod
     def for_customer(cls, customer, *, usable: bool) -> list["PurchasePermissionState"]:
-        """From a customer fetched through ``with_purchase_permissions()``."""
+        """From a customer fetched through ``customer_account()``."""
         states = []
         for resource in Resource:
             changed_by = getattr(customer, f"last_changed_by_{resource}")

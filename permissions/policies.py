@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +36,7 @@ class Readiness:
     def ready(self) -> bool:
         return self.has_azure_subscription and self.has_owner
 
-    @property
+    @cached_property
     def steps(self) -> list[ReadinessStep]:
         subscriptions = reverse("customers:subscriptions", args=[self.tenant_id])
         return [
@@ -61,7 +62,7 @@ class Readiness:
             ),
         ]
 
-    @property
+    @cached_property
     def missing_steps(self) -> list[ReadinessStep]:
         return [step for step in self.steps if not step.done]
 

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from portal.urls import urlpatterns as portal_urlpatterns
+
+from . import views
+
+urlpatterns = [
+    path("bench/bare/<uuid:tenant_id>/", views.bare_account, name="bench_bare_account"),
+    *portal_urlpatterns,
+]
