@@ -35,7 +35,7 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
                 messages.success(request, _("Customer permissions saved for %(customer)s.")
                                  % {"customer": customer})
             else:
-                messages.info(request, _("Nothing changed: the permissions were already set so."))
+                messages.info(request, _("Nothing changed: the permissions were already set that way."))
             return redirect("customers:account", customer.tenant_id)
     if not context["can_change_permissions"]:
         raise PermissionDenied

@@ -155,7 +155,7 @@ def test_saving_the_current_settings_changes_and_logs_nothing(signed_in, admin_a
     response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
                                            follow=True)
 
-    assert "Nothing changed: the permissions were already set so." in response.content.decode()
+    assert "Nothing changed: the permissions were already set that way." in response.content.decode()
     assert allowed(customer) == set()
     assert not ActivityLogEntry.objects.exists()
 
