@@ -14,7 +14,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_bench}
 DJANGO_SECRET_KEY=bench-only-not-a-secret-$(python3 -c "import secrets; print(secrets.token_hex(24))")
-export DJANGO_SETTINGS_MODULE=bench.settings DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=false DJANGO_LOG_LEVEL=WARNING
+export DJANGO_SETTINGS_MODULE=bench.settings DJANGO_CONN_MAX_AGE=3600 DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=false DJANGO_LOG_LEVEL=WARNING
 PY=.venv/bin/python
 
 psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${DATABASE_URL##*/}" \
@@ -40,12 +40,14 @@ trap 'kill $GUNICORN 2>/dev/null; wait $GUNICORN 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/livez" >/dev/null && break; sleep 0.2; done
 
 steal() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
-# CPU time (clock ticks) spent so far by the gunicorn master and workers, and by PostgreSQL.
+# CPU time (clock ticks) spent so far by the gunicorn master and workers, and by the PostgreSQL
+# backends serving them (persistent connections; autovacuum and other server processes left out).
 cpu_ticks() {
   local pids; pids="$GUNICORN $(pgrep -P "$GUNICORN" | tr '\n' ' ')"
   # shellcheck disable=SC2086
   echo "$(cat $(printf '/proc/%s/stat ' $pids) 2>/dev/null | awk '{t+=$14+$15} END {print t}')" \
-       "$(pgrep -u postgres | sed 's|.*|/proc/&/stat|' | xargs cat 2>/dev/null | awk '{t+=$14+$15} END {print t}')"
+       "$(pgrep -u postgres -f " ${DATABASE_URL##*/} " | sed 's|.*|/proc/&/stat|' | xargs cat 2>/dev/null \
+          | awk '{t+=$14+$15} END {print t+0}')"
 }
 TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
 
