@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.test import Client
 
 from activitylog.services import Origin
 from portal.models import Agent
@@ -63,3 +64,12 @@ def origin() -> Origin:
 def needs_postgres(db) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (row locks, concurrent connections); SQLite runs one writer")
+
+
+@pytest.fixture
+def signed_in(client):
+    """signed_in(agent) -> the test client, signed in as that agent."""
+    def sign_in(agent: Agent) -> Client:
+        client.force_login(agent)
+        return client
+    return sign_in

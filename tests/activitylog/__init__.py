@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from activitylog.models import ActivityLogEntry
+from activitylog.models import ActivityLogEntry, Source
 
 
 def reject_log_entries(condition: str) -> None:
@@ -29,3 +29,18 @@ def reject_log_entries(condition: str) -> None:
             )
         else:
             pytest.skip(f"no test trigger written for {connection.vendor}")
+
+
+def assert_from(entry: ActivityLogEntry, *, actor, customer, origin) -> None:
+    """The entry names who acted, on whom, and where the request came from, all kept as text."""
+    assert entry.actor == actor
+    assert entry.actor_email == actor.email
+    if customer is None:
+        assert (entry.customer, entry.customer_name, entry.customer_tenant_id) == (None, "", None)
+    else:
+        assert entry.customer == customer
+        assert entry.customer_name == customer.company_name
+        assert entry.customer_tenant_id == customer.tenant_id
+    assert entry.source == Source.WEB
+    assert entry.request_id == origin.request_id == "test-request"
+    assert entry.client_ip == origin.client_ip == "203.0.113.7"

@@ -47,12 +47,6 @@ def download(client, **params) -> tuple[str, list[dict]]:
     return text, rows
 
 
-@pytest.fixture
-def auditor(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def test_the_export_url_is_where_the_product_says():
     assert reverse("activitylog:export") == EXPORT_URL
 

@@ -40,12 +40,6 @@ def shown(response) -> list[int]:
     return [entry.pk for entry in response.context["entries"]]
 
 
-@pytest.fixture
-def auditor(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def test_the_log_url_is_where_the_product_says():
     assert reverse("activitylog:list") == LOG_URL
 

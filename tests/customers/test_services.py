@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from activitylog.models import Action, ActivityLogEntry, Source, Status
+from activitylog.models import Action, ActivityLogEntry, Status
 from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
 from customers.services import (
     add_customer,
@@ -14,7 +14,7 @@ from customers.services import (
 )
 from permissions.policies import purchase_readiness
 
-from ..activitylog import reject_log_entries
+from ..activitylog import assert_from, reject_log_entries
 from ..factories import (
     AgentFactory,
     CustomerFactory,
@@ -25,21 +25,6 @@ from ..factories import (
 pytestmark = pytest.mark.django_db
 
 REFUSED = "Only Admin agents can add customers, buy subscriptions, add users or change roles."
-
-
-def assert_from(entry: ActivityLogEntry, *, actor, customer, origin) -> None:
-    """The entry names who acted, on whom, and where the request came from, all kept as text."""
-    assert entry.actor == actor
-    assert entry.actor_email == actor.email
-    if customer is None:
-        assert (entry.customer, entry.customer_name, entry.customer_tenant_id) == (None, "", None)
-    else:
-        assert entry.customer == customer
-        assert entry.customer_name == customer.company_name
-        assert entry.customer_tenant_id == customer.tenant_id
-    assert entry.source == Source.WEB
-    assert entry.request_id == origin.request_id == "test-request"
-    assert entry.client_ip == origin.client_ip == "203.0.113.7"
 
 
 def assert_succeeded(entry: ActivityLogEntry, action: Action) -> None:

@@ -64,51 +64,44 @@ READ_PAGES = ["customers:account", "customers:subscriptions", "customers:users"]
 ADMIN_ONLY_FORMS = ["customers:subscription_buy", "customers:user_add"]
 
 
-@pytest.fixture
-def client_for(client):
-    def sign_in(agent: Agent) -> Client:
-        client.force_login(agent)
-        return client
-    return sign_in
-
 
 # --- Every page x every role -------------------------------------------------------------------------
 
 
-def test_every_agent_sees_the_customer_list(client_for, any_agent, customer):
-    response = client_for(any_agent).get(reverse("customers:list"))
+def test_every_agent_sees_the_customer_list(signed_in, any_agent, customer):
+    response = signed_in(any_agent).get(reverse("customers:list"))
 
     assert response.status_code == HTTPStatus.OK
     assert "Contoso Ltd" in response.content.decode()
 
 
 @pytest.mark.parametrize("url_name", READ_PAGES)
-def test_every_agent_sees_every_customer_page(client_for, any_agent, customer, url_name):
-    response = client_for(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
+def test_every_agent_sees_every_customer_page(signed_in, any_agent, customer, url_name):
+    response = signed_in(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
 
     assert response.status_code == HTTPStatus.OK
     assert "Contoso Ltd" in response.content.decode()
 
 
-def test_only_admin_agents_open_the_add_customer_form(client_for, any_agent):
-    response = client_for(any_agent).get(reverse("customers:add"))
+def test_only_admin_agents_open_the_add_customer_form(signed_in, any_agent):
+    response = signed_in(any_agent).get(reverse("customers:add"))
 
     expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
     assert response.status_code == expected
 
 
 @pytest.mark.parametrize("url_name", ADMIN_ONLY_FORMS)
-def test_only_admin_agents_open_the_customer_forms(client_for, any_agent, customer, url_name):
-    response = client_for(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
+def test_only_admin_agents_open_the_customer_forms(signed_in, any_agent, customer, url_name):
+    response = signed_in(any_agent).get(reverse(url_name, args=[customer.tenant_id]))
 
     expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
     assert response.status_code == expected
 
 
-def test_only_admin_agents_open_the_grant_role_form(client_for, any_agent, customer):
+def test_only_admin_agents_open_the_grant_role_form(signed_in, any_agent, customer):
     subscription = customer.subscriptions.get()
 
-    response = client_for(any_agent).get(
+    response = signed_in(any_agent).get(
         reverse("customers:role_grant", args=[customer.tenant_id, subscription.subscription_id]))
 
     expected = HTTPStatus.OK if any_agent.role == ADMIN else HTTPStatus.FORBIDDEN
@@ -116,13 +109,13 @@ def test_only_admin_agents_open_the_grant_role_form(client_for, any_agent, custo
 
 
 @pytest.mark.parametrize("name", ["customers:subscription_status", "customers:role_remove"])
-def test_post_only_endpoints_refuse_a_get(client_for, admin_agent, customer, name):
+def test_post_only_endpoints_refuse_a_get(signed_in, admin_agent, customer, name):
     subscription = customer.subscriptions.get()
     args = ([customer.tenant_id, subscription.subscription_id] if name.endswith("status")
             else [customer.tenant_id, subscription.role_assignments.get().pk])
     before = db_state()
 
-    response = client_for(admin_agent).get(reverse(name, args=args))
+    response = signed_in(admin_agent).get(reverse(name, args=args))
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert db_state() == before
@@ -152,37 +145,37 @@ def listed(response) -> set[str]:
     ("  Traders  ", {"Northwind Traders"}),
     ("", {"Contoso Ltd", "Fabrikam Inc", "Northwind Traders"}),
 ])
-def test_customer_list_searches_by_name_or_domain(client_for, sales_agent, three_customers, query,
+def test_customer_list_searches_by_name_or_domain(signed_in, sales_agent, three_customers, query,
                                                   expected):
-    response = client_for(sales_agent).get(reverse("customers:list"), {"q": query})
+    response = signed_in(sales_agent).get(reverse("customers:list"), {"q": query})
 
     assert response.status_code == HTTPStatus.OK
     assert listed(response) == expected
 
 
-def test_customer_list_finds_a_customer_by_its_exact_tenant_id(client_for, sales_agent, three_customers):
+def test_customer_list_finds_a_customer_by_its_exact_tenant_id(signed_in, sales_agent, three_customers):
     fabrikam = three_customers[1]
 
-    response = client_for(sales_agent).get(reverse("customers:list"), {"q": str(fabrikam.tenant_id)})
+    response = signed_in(sales_agent).get(reverse("customers:list"), {"q": str(fabrikam.tenant_id)})
 
     assert listed(response) == {"Fabrikam Inc"}
 
 
-def test_customer_list_does_not_match_part_of_a_tenant_id(client_for, sales_agent, three_customers):
+def test_customer_list_does_not_match_part_of_a_tenant_id(signed_in, sales_agent, three_customers):
     fragment = str(three_customers[1].tenant_id)[:8]
 
-    response = client_for(sales_agent).get(reverse("customers:list"), {"q": fragment})
+    response = signed_in(sales_agent).get(reverse("customers:list"), {"q": fragment})
 
     assert response.status_code == HTTPStatus.OK
     assert listed(response) == set()
     assert "No customer matches" in response.content.decode()
 
 
-def test_customer_list_pages_through_every_customer_once(client_for, helpdesk_agent):
+def test_customer_list_pages_through_every_customer_once(signed_in, helpdesk_agent):
     names = {CustomerFactory(company_name=f"Customer {n:02}").company_name for n in range(30)}
 
-    first = client_for(helpdesk_agent).get(reverse("customers:list"))
-    second = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": 2})
+    first = signed_in(helpdesk_agent).get(reverse("customers:list"))
+    second = signed_in(helpdesk_agent).get(reverse("customers:list"), {"page": 2})
 
     assert len(first.context["page"].object_list) == 25
     assert len(second.context["page"].object_list) == 5
@@ -191,27 +184,27 @@ def test_customer_list_pages_through_every_customer_once(client_for, helpdesk_ag
     assert 'href="?page=2"' in first.content.decode()
 
 
-def test_customer_list_keeps_the_search_when_paging(client_for, helpdesk_agent):
+def test_customer_list_keeps_the_search_when_paging(signed_in, helpdesk_agent):
     for n in range(30):
         CustomerFactory(company_name=f"Tailspin {n:02}")
     CustomerFactory(company_name="Other")
 
-    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"q": "tail", "page": 2})
+    response = signed_in(helpdesk_agent).get(reverse("customers:list"), {"q": "tail", "page": 2})
 
     assert len(response.context["page"].object_list) == 5
     assert 'href="?q=tail&amp;page=1"' in response.content.decode()
 
 
 @pytest.mark.parametrize("page_number", ["abc", "0", "-1", "9999", ""])
-def test_customer_list_survives_any_page_number(client_for, helpdesk_agent, customer, page_number):
-    response = client_for(helpdesk_agent).get(reverse("customers:list"), {"page": page_number})
+def test_customer_list_survives_any_page_number(signed_in, helpdesk_agent, customer, page_number):
+    response = signed_in(helpdesk_agent).get(reverse("customers:list"), {"page": page_number})
 
     assert response.status_code == HTTPStatus.OK
     assert listed(response) == {"Contoso Ltd"}
 
 
-def test_customer_list_says_when_there_are_no_customers(client_for, sales_agent):
-    response = client_for(sales_agent).get(reverse("customers:list"))
+def test_customer_list_says_when_there_are_no_customers(signed_in, sales_agent):
+    response = signed_in(sales_agent).get(reverse("customers:list"))
 
     assert response.status_code == HTTPStatus.OK
     assert "No customers yet." in response.content.decode()
@@ -220,14 +213,14 @@ def test_customer_list_says_when_there_are_no_customers(client_for, sales_agent)
 # --- Read-only agents: no controls, and a line saying why ------------------------------------------
 
 
-def test_read_only_agents_see_no_add_customer_button(client_for, non_admin_agent, customer):
-    response = client_for(non_admin_agent).get(reverse("customers:list"))
+def test_read_only_agents_see_no_add_customer_button(signed_in, non_admin_agent, customer):
+    response = signed_in(non_admin_agent).get(reverse("customers:list"))
 
     assert reverse("customers:add") not in response.content.decode()
 
 
-def test_admin_agents_see_the_add_customer_button(client_for, admin_agent, customer):
-    response = client_for(admin_agent).get(reverse("customers:list"))
+def test_admin_agents_see_the_add_customer_button(signed_in, admin_agent, customer):
+    response = signed_in(admin_agent).get(reverse("customers:list"))
 
     assert reverse("customers:add") in response.content.decode()
 
@@ -243,10 +236,10 @@ def busy_customer(customer):
     return customer
 
 
-def test_read_only_agents_get_a_subscriptions_page_without_controls(client_for, non_admin_agent,
+def test_read_only_agents_get_a_subscriptions_page_without_controls(signed_in, non_admin_agent,
                                                                      busy_customer):
     tenant = busy_customer.tenant_id
-    response = client_for(non_admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
+    response = signed_in(non_admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
 
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
@@ -258,11 +251,11 @@ def test_read_only_agents_get_a_subscriptions_page_without_controls(client_for, 
     assert "You have read-only access. Only Admin agents can buy subscriptions or change roles." in html
 
 
-def test_admin_agents_get_a_subscriptions_page_with_controls(client_for, admin_agent, busy_customer):
+def test_admin_agents_get_a_subscriptions_page_with_controls(signed_in, admin_agent, busy_customer):
     tenant = busy_customer.tenant_id
     plan, old_plan, _m365 = busy_customer.subscriptions.order_by("pk")
 
-    response = client_for(admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
+    response = signed_in(admin_agent).get(reverse("customers:subscriptions", args=[tenant]))
 
     html = response.content.decode()
     assert sorted(write_targets(response)) == sorted([
@@ -275,9 +268,9 @@ def test_admin_agents_get_a_subscriptions_page_with_controls(client_for, admin_a
     assert "read-only access" not in html
 
 
-def test_read_only_agents_get_a_users_page_without_controls(client_for, non_admin_agent, busy_customer):
+def test_read_only_agents_get_a_users_page_without_controls(signed_in, non_admin_agent, busy_customer):
     tenant = busy_customer.tenant_id
-    response = client_for(non_admin_agent).get(reverse("customers:users", args=[tenant]))
+    response = signed_in(non_admin_agent).get(reverse("customers:users", args=[tenant]))
 
     html = response.content.decode()
     assert write_targets(response) == []
@@ -286,18 +279,18 @@ def test_read_only_agents_get_a_users_page_without_controls(client_for, non_admi
     assert "You have read-only access. Only Admin agents can add users." in html
 
 
-def test_admin_agents_get_an_add_user_button(client_for, admin_agent, busy_customer):
-    response = client_for(admin_agent).get(reverse("customers:users", args=[busy_customer.tenant_id]))
+def test_admin_agents_get_an_add_user_button(signed_in, admin_agent, busy_customer):
+    response = signed_in(admin_agent).get(reverse("customers:users", args=[busy_customer.tenant_id]))
 
     html = response.content.decode()
     assert reverse("customers:user_add", args=[busy_customer.tenant_id]) in html
     assert "read-only access" not in html
 
 
-def test_users_page_lists_each_users_roles(client_for, sales_agent, customer):
+def test_users_page_lists_each_users_roles(signed_in, sales_agent, customer):
     owner = customer.users.get()
 
-    response = client_for(sales_agent).get(reverse("customers:users", args=[customer.tenant_id]))
+    response = signed_in(sales_agent).get(reverse("customers:users", args=[customer.tenant_id]))
 
     html = response.content.decode()
     assert owner.display_name in html
@@ -341,11 +334,11 @@ WRITES = ["add customer", "buy Azure plan", "suspend subscription", "grant role"
 
 
 @pytest.mark.parametrize("write", WRITES)
-def test_admin_agent_writes_through_every_endpoint(client_for, admin_agent, write_requests, write):
+def test_admin_agent_writes_through_every_endpoint(signed_in, admin_agent, write_requests, write):
     url, data, action = write_requests[write]
     before = db_state()
 
-    response = client_for(admin_agent).post(url, data)
+    response = signed_in(admin_agent).post(url, data)
 
     assert response.status_code == HTTPStatus.FOUND
     assert db_state() != before
@@ -358,12 +351,12 @@ def test_admin_agent_writes_through_every_endpoint(client_for, admin_agent, writ
 
 
 @pytest.mark.parametrize("write", WRITES)
-def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(client_for, non_admin_agent,
+def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(signed_in, non_admin_agent,
                                                                   write_requests, write):
     url, data, action = write_requests[write]
     before = db_state()
 
-    response = client_for(non_admin_agent).post(url, data)
+    response = signed_in(non_admin_agent).post(url, data)
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert db_state() == before
@@ -405,8 +398,8 @@ def test_a_write_with_the_pages_csrf_token_goes_through(admin_agent, customer):
 # --- What each write does for an Admin agent ---------------------------------------------------------
 
 
-def test_admin_agent_adds_a_customer_and_lands_on_its_account_page(client_for, admin_agent):
-    response = client_for(admin_agent).post(reverse("customers:add"), {
+def test_admin_agent_adds_a_customer_and_lands_on_its_account_page(signed_in, admin_agent):
+    response = signed_in(admin_agent).post(reverse("customers:add"), {
         "company_name": "株式会社テスト", "domain": "Test-JP.onmicrosoft.com", "country": "JP",
         "contact_email": "it@test.example",
     }, follow=True)
@@ -418,9 +411,9 @@ def test_admin_agent_adds_a_customer_and_lands_on_its_account_page(client_for, a
     assert "Customer 株式会社テスト added." in response.content.decode()
 
 
-def test_admin_agent_buys_an_azure_plan(client_for, admin_agent, unready_customer):
+def test_admin_agent_buys_an_azure_plan(signed_in, admin_agent, unready_customer):
     tenant = unready_customer.tenant_id
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_buy", args=[tenant]),
         {"offer": "azure_global", "friendly_name": "Global"}, follow=True)
 
@@ -431,13 +424,13 @@ def test_admin_agent_buys_an_azure_plan(client_for, admin_agent, unready_custome
 
 
 @pytest.mark.parametrize("status, label", [("suspended", "suspended"), ("active", "active")])
-def test_admin_agent_suspends_and_reactivates_a_subscription(client_for, admin_agent, customer,
+def test_admin_agent_suspends_and_reactivates_a_subscription(signed_in, admin_agent, customer,
                                                             status, label):
     plan = customer.subscriptions.get()
     if status == "active":
         Subscription.objects.filter(pk=plan.pk).update(status="suspended")
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
         {"status": status}, follow=True)
 
@@ -446,11 +439,11 @@ def test_admin_agent_suspends_and_reactivates_a_subscription(client_for, admin_a
     assert f"Azure plan is now {label}." in response.content.decode()
 
 
-def test_setting_a_subscription_to_its_current_status_changes_and_logs_nothing(client_for, admin_agent,
+def test_setting_a_subscription_to_its_current_status_changes_and_logs_nothing(signed_in, admin_agent,
                                                                              customer):
     plan = customer.subscriptions.get()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
         {"status": "active"})
 
@@ -458,10 +451,10 @@ def test_setting_a_subscription_to_its_current_status_changes_and_logs_nothing(c
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_a_cancelled_subscription_cannot_be_reactivated(client_for, admin_agent, customer):
+def test_a_cancelled_subscription_cannot_be_reactivated(signed_in, admin_agent, customer):
     cancelled = SubscriptionFactory(customer=customer, status=Subscription.Status.CANCELLED)
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_status", args=[customer.tenant_id, cancelled.subscription_id]),
         {"status": "active"}, follow=True)
 
@@ -471,11 +464,11 @@ def test_a_cancelled_subscription_cannot_be_reactivated(client_for, admin_agent,
     assert ActivityLogEntry.objects.get().status == Status.FAILED
 
 
-def test_admin_agent_grants_the_owner_role(client_for, admin_agent, customer):
+def test_admin_agent_grants_the_owner_role(signed_in, admin_agent, customer):
     plan = customer.subscriptions.get()
     newcomer = CustomerUserFactory(customer=customer, display_name="Ayu Lestari")
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
         {"customer_user": newcomer.pk, "role": "owner"}, follow=True)
 
@@ -483,29 +476,29 @@ def test_admin_agent_grants_the_owner_role(client_for, admin_agent, customer):
     assert "Ayu Lestari is now Owner on Azure plan." in response.content.decode()
 
 
-def test_admin_agent_removes_a_role(client_for, admin_agent, customer):
+def test_admin_agent_removes_a_role(signed_in, admin_agent, customer):
     assignment = RoleAssignment.objects.get()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk]), follow=True)
 
     assert not RoleAssignment.objects.exists()
     assert "no longer has the Owner role on Azure plan." in response.content.decode()
 
 
-def test_removing_a_role_that_is_already_gone_is_not_found(client_for, admin_agent, customer):
+def test_removing_a_role_that_is_already_gone_is_not_found(signed_in, admin_agent, customer):
     assignment = RoleAssignment.objects.get()
     url = reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk])
-    client_for(admin_agent).post(url)
+    signed_in(admin_agent).post(url)
 
-    response = client_for(admin_agent).post(url)
+    response = signed_in(admin_agent).post(url)
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert ActivityLogEntry.objects.count() == 1
 
 
-def test_admin_agent_adds_a_customer_user(client_for, admin_agent, customer):
-    response = client_for(admin_agent).post(
+def test_admin_agent_adds_a_customer_user(signed_in, admin_agent, customer):
+    response = signed_in(admin_agent).post(
         reverse("customers:user_add", args=[customer.tenant_id]),
         {"user_principal_name": " Kim@Contoso.onmicrosoft.com ", "display_name": "Пример Кім"},
         follow=True)
@@ -537,10 +530,10 @@ def customer_urls(tenant_id, subscription_id, assignment_id) -> list[tuple[str, 
     ]
 
 
-def test_an_unknown_tenant_id_is_not_found_everywhere(client_for, any_agent, customer):
+def test_an_unknown_tenant_id_is_not_found_everywhere(signed_in, any_agent, customer):
     plan = customer.subscriptions.get()
     unknown = uuid.uuid4()
-    client = client_for(any_agent)
+    client = signed_in(any_agent)
     before = db_state()
 
     for method, url in customer_urls(unknown, plan.subscription_id, plan.role_assignments.get().pk):
@@ -555,8 +548,8 @@ def test_an_unknown_tenant_id_is_not_found_everywhere(client_for, any_agent, cus
 
 @pytest.mark.parametrize("tenant", ["not-a-uuid", "12345", "00000000-0000-0000-0000-00000000000g",
                                     "%20", "..%2F..%2Fadmin"])
-def test_a_malformed_tenant_id_is_not_found(client_for, admin_agent, tenant):
-    client = client_for(admin_agent)
+def test_a_malformed_tenant_id_is_not_found(signed_in, admin_agent, tenant):
+    client = signed_in(admin_agent)
 
     for suffix in ["account/", "account/permissions/", "subscriptions/", "users/", "users/new/"]:
         assert client.get(f"/customers/{tenant}/{suffix}").status_code == HTTPStatus.NOT_FOUND
@@ -568,9 +561,9 @@ def other_customer(db):
     return ready_customer(company_name="Litware", domain="litware.onmicrosoft.com")
 
 
-def test_another_customers_subscription_is_not_found(client_for, any_agent, customer, other_customer):
+def test_another_customers_subscription_is_not_found(signed_in, any_agent, customer, other_customer):
     foreign = other_customer.subscriptions.get()
-    client = client_for(any_agent)
+    client = signed_in(any_agent)
     before = db_state()
 
     for method, name in [("post", "customers:subscription_status"), ("get", "customers:role_grant"),
@@ -584,11 +577,11 @@ def test_another_customers_subscription_is_not_found(client_for, any_agent, cust
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_another_customers_role_assignment_is_not_found(client_for, admin_agent, customer, other_customer):
+def test_another_customers_role_assignment_is_not_found(signed_in, admin_agent, customer, other_customer):
     foreign = RoleAssignment.objects.get(subscription__customer=other_customer)
     before = db_state()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_remove", args=[customer.tenant_id, foreign.pk]))
 
     assert response.status_code == HTTPStatus.NOT_FOUND
@@ -609,8 +602,8 @@ def test_another_customers_role_assignment_is_not_found(client_for, admin_agent,
     ({"company_name": "N" * 201, "domain": "northwind.example"}, "at most 200 characters"),
     ({"company_name": "Null\x00byte", "domain": "northwind.example"}, "Null characters are not allowed."),
 ])
-def test_add_customer_with_bad_input_shows_the_form_again(client_for, admin_agent, data, message):
-    response = client_for(admin_agent).post(reverse("customers:add"), data)
+def test_add_customer_with_bad_input_shows_the_form_again(signed_in, admin_agent, data, message):
+    response = signed_in(admin_agent).post(reverse("customers:add"), data)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert message in response.content.decode()
@@ -618,8 +611,8 @@ def test_add_customer_with_bad_input_shows_the_form_again(client_for, admin_agen
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_add_customer_with_a_domain_already_in_use_is_a_form_error(client_for, admin_agent, customer):
-    response = client_for(admin_agent).post(reverse("customers:add"), {
+def test_add_customer_with_a_domain_already_in_use_is_a_form_error(signed_in, admin_agent, customer):
+    response = signed_in(admin_agent).post(reverse("customers:add"), {
         "company_name": "Contoso again", "domain": "CONTOSO.onmicrosoft.com"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -634,9 +627,9 @@ def test_add_customer_with_a_domain_already_in_use_is_a_form_error(client_for, a
     ({"offer": "azure_plan", "friendly_name": ""}, "This field is required."),
     ({}, "This field is required."),
 ])
-def test_buy_plan_with_bad_input_shows_the_form_again(client_for, admin_agent, unready_customer, data,
+def test_buy_plan_with_bad_input_shows_the_form_again(signed_in, admin_agent, unready_customer, data,
                                                       message):
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_buy", args=[unready_customer.tenant_id]), data)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -653,9 +646,9 @@ def test_buy_plan_with_bad_input_shows_the_form_again(client_for, admin_agent, u
     ({"user_principal_name": "kim@contoso.onmicrosoft.com", "display_name": "   "},
      "This field is required."),
 ])
-def test_add_user_with_bad_input_shows_the_form_again(client_for, admin_agent, unready_customer, data,
+def test_add_user_with_bad_input_shows_the_form_again(signed_in, admin_agent, unready_customer, data,
                                                       message):
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:user_add", args=[unready_customer.tenant_id]), data)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -664,10 +657,10 @@ def test_add_user_with_bad_input_shows_the_form_again(client_for, admin_agent, u
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_adding_a_user_twice_is_a_form_error(client_for, admin_agent, customer):
+def test_adding_a_user_twice_is_a_form_error(signed_in, admin_agent, customer):
     existing = customer.users.get()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:user_add", args=[customer.tenant_id]),
         {"user_principal_name": existing.user_principal_name.upper(), "display_name": "Again"})
 
@@ -677,13 +670,13 @@ def test_adding_a_user_twice_is_a_form_error(client_for, admin_agent, customer):
     assert ActivityLogEntry.objects.get().status == Status.FAILED
 
 
-def test_granting_a_role_to_another_customers_user_is_a_form_error(client_for, admin_agent, customer,
+def test_granting_a_role_to_another_customers_user_is_a_form_error(signed_in, admin_agent, customer,
                                                                    other_customer):
     plan = customer.subscriptions.get()
     stranger = other_customer.users.get()
     before = db_state()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
         {"customer_user": stranger.pk, "role": "owner"})
 
@@ -701,13 +694,13 @@ def test_granting_a_role_to_another_customers_user_is_a_form_error(client_for, a
     {"role": "owner"},
     {"customer_user": "USER", "role": "superadmin"},
 ])
-def test_grant_role_with_bad_input_shows_the_form_again(client_for, admin_agent, customer, data):
+def test_grant_role_with_bad_input_shows_the_form_again(signed_in, admin_agent, customer, data):
     plan = customer.subscriptions.get()
     if data.get("customer_user") == "USER":
         data = {**data, "customer_user": CustomerUserFactory(customer=customer).pk}
     before = db_state()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]), data)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -715,11 +708,11 @@ def test_grant_role_with_bad_input_shows_the_form_again(client_for, admin_agent,
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_granting_a_role_someone_already_holds_is_a_form_error(client_for, admin_agent, customer):
+def test_granting_a_role_someone_already_holds_is_a_form_error(signed_in, admin_agent, customer):
     plan = customer.subscriptions.get()
     owner = customer.users.get()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_grant", args=[customer.tenant_id, plan.subscription_id]),
         {"customer_user": owner.pk, "role": "owner"})
 
@@ -728,10 +721,10 @@ def test_granting_a_role_someone_already_holds_is_a_form_error(client_for, admin
     assert RoleAssignment.objects.count() == 1
 
 
-def test_granting_a_role_on_a_licence_subscription_is_a_form_error(client_for, admin_agent, customer):
+def test_granting_a_role_on_a_licence_subscription_is_a_form_error(signed_in, admin_agent, customer):
     m365 = SubscriptionFactory(customer=customer, offer=Subscription.Offer.MICROSOFT_365)
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:role_grant", args=[customer.tenant_id, m365.subscription_id]),
         {"customer_user": customer.users.get().pk, "role": "reader"})
 
@@ -742,10 +735,10 @@ def test_granting_a_role_on_a_licence_subscription_is_a_form_error(client_for, a
 
 
 @pytest.mark.parametrize("status", ["cancelled", "deleted", ""])
-def test_a_bad_subscription_status_changes_nothing(client_for, admin_agent, customer, status):
+def test_a_bad_subscription_status_changes_nothing(signed_in, admin_agent, customer, status):
     plan = customer.subscriptions.get()
 
-    response = client_for(admin_agent).post(
+    response = signed_in(admin_agent).post(
         reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
         {"status": status}, follow=True)
 

@@ -2,13 +2,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 
-from activitylog.models import Action, ActivityLogEntry, Source, Status
+from activitylog.models import Action, ActivityLogEntry, Status
 from customers.models import RoleAssignment, Subscription
 from customers.services import remove_role
 from permissions.models import PurchasePermission, Resource
 from permissions.services import set_purchase_permission, set_purchase_permissions
 
-from ..activitylog import reject_log_entries
+from ..activitylog import assert_from, reject_log_entries
 from ..factories import (
     AgentFactory,
     CustomerFactory,
@@ -31,18 +31,6 @@ def policy(*resources: str) -> dict:
 
 def allowed_resources(customer) -> set[str]:
     return set(PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True))
-
-
-def assert_from(entry: ActivityLogEntry, *, actor, customer, origin) -> None:
-    """The entry names who acted, on whom, and where the request came from, all kept as text."""
-    assert entry.actor == actor
-    assert entry.actor_email == actor.email
-    assert entry.customer == customer
-    assert entry.customer_name == customer.company_name
-    assert entry.customer_tenant_id == customer.tenant_id
-    assert entry.source == Source.WEB
-    assert entry.request_id == origin.request_id == "test-request"
-    assert entry.client_ip == origin.client_ip == "203.0.113.7"
 
 
 def allow(actor, customer, resource, origin, allowed=True) -> bool:

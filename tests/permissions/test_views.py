@@ -42,13 +42,6 @@ def setting_cells(html: str) -> dict[str, str]:
     return dict(rows)
 
 
-@pytest.fixture
-def signed_in(client):
-    def sign_in(agent: Agent) -> Client:
-        client.force_login(agent)
-        return client
-    return sign_in
-
 
 # --- Who gets which page -----------------------------------------------------------------------------
 
