@@ -1,7 +1,11 @@
+import datetime as dt
+import uuid
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from activitylog.models import ActivityLogEntry, Source
+from activitylog.models import Action, ActivityLogEntry, Source, Status
 
 
 def reject_log_entries(condition: str) -> None:
@@ -44,3 +48,19 @@ def assert_from(entry: ActivityLogEntry, *, actor, customer, origin) -> None:
     assert entry.source == Source.WEB
     assert entry.request_id == origin.request_id == "test-request"
     assert entry.client_ip == origin.client_ip == "203.0.113.7"
+
+
+def log_entry(*, days_ago: float = 0, at: dt.datetime | None = None, **fields) -> ActivityLogEntry:
+    """An entry as the services write it, at a chosen time."""
+    values = {
+        "action": Action.ADD_CUSTOMER,
+        "status": Status.SUCCEEDED,
+        "actor_email": "admin@partner.example",
+        "customer_name": "Contoso Ltd",
+        "customer_tenant_id": uuid.UUID("11111111-1111-4111-8111-111111111111"),
+        "resource_type": "customer",
+        "source": Source.WEB,
+        **fields,
+    }
+    occurred_at = at or timezone.now() - dt.timedelta(days=days_ago)
+    return ActivityLogEntry.objects.create(occurred_at=occurred_at, **values)

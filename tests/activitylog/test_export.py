@@ -16,26 +16,14 @@ from activitylog.models import Action, ActivityLogEntry, Source, Status
 from activitylog.services import record
 from portal.models import Agent
 
+from . import log_entry
+
 pytestmark = pytest.mark.django_db
 
 EXPORT_URL = "/activity-log/export.csv"
 HEADER = ["Date-Time (UTC)", "Action", "Action code", "Status", "Reason", "Performed by",
           "Affected customer", "Customer tenant id", "Resource type", "Resource id", "Old value",
           "New value", "Source", "Request id", "Client IP"]
-
-
-def log_entry(*, days_ago: float = 1, **fields) -> ActivityLogEntry:
-    values = {
-        "action": Action.ADD_CUSTOMER,
-        "status": Status.SUCCEEDED,
-        "actor_email": "admin@partner.example",
-        "customer_name": "Contoso Ltd",
-        "customer_tenant_id": uuid.UUID("11111111-1111-4111-8111-111111111111"),
-        "source": Source.WEB,
-        **fields,
-    }
-    return ActivityLogEntry.objects.create(
-        occurred_at=timezone.now() - dt.timedelta(days=days_ago), **values)
 
 
 def download(client, **params) -> tuple[str, list[dict]]:

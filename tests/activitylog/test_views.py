@@ -11,29 +11,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activitylog.models import Action, ActivityLogEntry, Source, Status
+from activitylog.models import Action, Source, Status
 from activitylog.views import PAGE_SIZE
 from portal.models import Agent
+
+from . import log_entry
 
 pytestmark = pytest.mark.django_db
 
 LOG_URL = "/activity-log/"
-
-
-def log_entry(*, days_ago: float = 0, at: dt.datetime | None = None, **fields) -> ActivityLogEntry:
-    """An entry as the services write it, at a chosen time."""
-    values = {
-        "action": Action.ADD_CUSTOMER,
-        "status": Status.SUCCEEDED,
-        "actor_email": "admin@partner.example",
-        "customer_name": "Contoso Ltd",
-        "customer_tenant_id": uuid.UUID("11111111-1111-4111-8111-111111111111"),
-        "resource_type": "customer",
-        "source": Source.WEB,
-        **fields,
-    }
-    occurred_at = at or timezone.now() - dt.timedelta(days=days_ago)
-    return ActivityLogEntry.objects.create(occurred_at=occurred_at, **values)
 
 
 def shown(response) -> list[int]:
