@@ -41,6 +41,11 @@ def get_customer_account(tenant_id: UUID) -> Customer:
     return customer
 
 
+def posted(request: HttpRequest):
+    """The data to bind a form to: the POST body (even an empty one), or None on a GET."""
+    return request.POST if request.method == "POST" else None
+
+
 def require_manager(request: HttpRequest) -> None:
     """Read-only agents get 403 for a form page; their POSTs are refused (and logged) by services."""
     if not can_manage_customers(request.user):
@@ -67,7 +72,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_add(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST if request.method == "POST" else None)
+    form = CustomerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.add_customer(
@@ -143,7 +148,7 @@ def _form_page(request, customer, form, *, title, submit, section, cancel, statu
 @require_http_methods(["GET", "POST"])
 def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    form = AzurePlanForm(request.POST if request.method == "POST" else None)
+    form = AzurePlanForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             subscription = services.buy_azure_plan(
@@ -194,7 +199,7 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
 def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
     subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
-    form = RoleAssignmentForm(request.POST if request.method == "POST" else None, customer=customer)
+    form = RoleAssignmentForm(posted(request), customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
             assignment = services.grant_role(
@@ -238,7 +243,7 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
 @require_http_methods(["GET", "POST"])
 def user_add(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    form = CustomerUserForm(request.POST if request.method == "POST" else None)
+    form = CustomerUserForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = services.add_customer_user(

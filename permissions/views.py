@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from activitylog.services import Origin
-from customers.views import account_context, get_customer_account
+from customers.views import account_context, get_customer_account, posted
 
 from .forms import PurchasePermissionsForm
 from .services import set_purchase_permissions
@@ -19,7 +19,7 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """The Account page with its Customer Permissions box open for editing."""
     customer = get_customer_account(tenant_id)
     context = account_context(request, customer)
-    form = PurchasePermissionsForm(request.POST if request.method == "POST" else None,
+    form = PurchasePermissionsForm(posted(request),
                                    states=context["permission_states"])
     if request.method == "POST" and form.is_valid():
         try:

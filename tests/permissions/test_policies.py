@@ -7,7 +7,8 @@ from django.urls import reverse
 from activitylog.policies import can_view_activity_log
 from customers.models import Customer, RoleAssignment, Subscription
 from customers.policies import can_manage_customers
-from permissions.policies import can_change_purchase_permissions, purchase_readiness
+from permissions.models import customer_account
+from permissions.policies import can_change_purchase_permissions, purchase_readiness, readiness_of
 from portal.models import Agent
 
 from ..factories import AgentFactory, CustomerFactory, RoleAssignmentFactory, SubscriptionFactory
@@ -90,7 +91,7 @@ def owner_on_another_customers_plan() -> Customer:
     return SubscriptionFactory().customer
 
 
-@pytest.mark.parametrize(("make_customer", "has_azure", "has_owner"), [
+NOT_READY = [
     pytest.param(lambda: CustomerFactory(), False, False, id="no_subscription"),
     pytest.param(lambda: SubscriptionFactory(offer=Subscription.Offer.MICROSOFT_365).customer,
                  False, False, id="only_microsoft_365"),
@@ -104,7 +105,10 @@ def owner_on_another_customers_plan() -> Customer:
     pytest.param(owner_on_suspended_plan_beside_an_active_one, True, False,
                  id="owner_only_on_the_suspended_plan"),
     pytest.param(owner_on_another_customers_plan, True, False, id="owner_at_another_customer"),
-])
+]
+
+
+@pytest.mark.parametrize(("make_customer", "has_azure", "has_owner"), NOT_READY)
 def test_a_customer_that_is_not_ready_is_told_what_is_missing(make_customer, has_azure, has_owner):
     customer = make_customer()
 
@@ -118,6 +122,21 @@ def test_a_customer_that_is_not_ready_is_told_what_is_missing(make_customer, has
     for step in readiness.missing_steps:
         assert step.fix_url == subscriptions_page
         assert step.missing and step.fix_label
+
+
+@pytest.mark.parametrize(("make_customer", "has_azure", "has_owner"), [
+    *NOT_READY,
+    pytest.param(lambda: RoleAssignmentFactory().subscription.customer, True, True, id="ready"),
+])
+def test_the_account_page_query_agrees_with_the_services_on_readiness(make_customer, has_azure,
+                                                                      has_owner):
+    # The Account page reads readiness from its own hand-written query; the services from the ORM.
+    customer = make_customer()
+
+    shown = readiness_of(customer_account(customer.tenant_id))
+
+    assert (shown.has_azure_subscription, shown.has_owner) == (has_azure, has_owner)
+    assert shown == purchase_readiness(customer)
 
 
 def test_the_missing_steps_name_what_to_do():
