@@ -86,6 +86,7 @@ class ActivityLogEntry(models.Model):
 
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
 
     objects = ActivityLogQuerySet.as_manager()

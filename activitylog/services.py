@@ -22,6 +22,7 @@ class Origin:
 
     source: Source
     request_id: str = ""
+    correlation_id: str = ""
     client_ip: str | None = None
 
     @classmethod
@@ -29,6 +30,7 @@ class Origin:
         return cls(
             source=source,
             request_id=getattr(request, "request_id", ""),
+            correlation_id=getattr(request, "correlation_id", ""),
             client_ip=request.META.get("REMOTE_ADDR") or None,
         )
 
@@ -66,6 +68,7 @@ def record(
         new_value=new_value,
         source=origin.source,
         request_id=origin.request_id,
+        correlation_id=origin.correlation_id,
         client_ip=origin.client_ip,
     )
 

@@ -98,6 +98,7 @@ EXPORT_COLUMNS = [
     (gettext_lazy("New value"), lambda e: e.new_value),
     (gettext_lazy("Source"), lambda e: e.get_source_display()),
     (gettext_lazy("Request id"), lambda e: e.request_id),
+    (gettext_lazy("Correlation id"), lambda e: e.correlation_id),
     (gettext_lazy("Client IP"), lambda e: e.client_ip),
 ]
 

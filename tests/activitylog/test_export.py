@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 EXPORT_URL = "/activity-log/export.csv"
 HEADER = ["Date-Time (UTC)", "Action", "Action code", "Status", "Reason", "Performed by",
           "Affected customer", "Customer tenant id", "Resource type", "Resource id", "Old value",
-          "New value", "Source", "Request id", "Client IP"]
+          "New value", "Source", "Request id", "Correlation id", "Client IP"]
 
 
 def download(client, **params) -> tuple[str, list[dict]]:
@@ -96,6 +96,7 @@ def test_the_export_holds_each_field_of_an_entry(auditor, admin_agent, customer,
         "New value": row["New value"],
         "Source": "Web",
         "Request id": "test-request",
+        "Correlation id": "",
         "Client IP": "203.0.113.7",
     }
     assert json.loads(row["Old value"]) == {"permissions": []}

@@ -55,9 +55,10 @@ def test_record_keeps_a_failure_reason(sales_agent, origin):
 def test_origin_from_a_request_carries_its_id_and_client_ip():
     request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.23")
     request.request_id = "f2b1c3"
+    request.correlation_id = "batch-7"
 
     assert Origin.from_request(request) == Origin(source=Source.WEB, request_id="f2b1c3",
-                                                  client_ip="198.51.100.23")
+                                                  correlation_id="batch-7", client_ip="198.51.100.23")
     assert Origin.from_request(request, Source.API).source == Source.API
 
 

@@ -338,7 +338,7 @@ def test_admin_agent_writes_through_every_endpoint(signed_in, admin_agent, write
     url, data, action = write_requests[write]
     before = db_state()
 
-    response = signed_in(admin_agent).post(url, data)
+    response = signed_in(admin_agent).post(url, data, headers={"MS-CorrelationId": "run-42"})
 
     assert response.status_code == HTTPStatus.FOUND
     assert db_state() != before
@@ -347,6 +347,7 @@ def test_admin_agent_writes_through_every_endpoint(signed_in, admin_agent, write
                                                                "admin@partner.example")
     assert entry.source == "web"
     assert entry.request_id == response["MS-RequestId"]
+    assert entry.correlation_id == response["MS-CorrelationId"] == "run-42"
     assert entry.client_ip == "127.0.0.1"
 
 

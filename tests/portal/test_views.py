@@ -237,13 +237,16 @@ def test_health_checks_only_answer_get(client, url):
     assert client.post(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
-def test_a_sane_request_id_is_kept_and_an_odd_one_replaced(client):
-    kept = client.get("/livez", headers={"MS-RequestId": "abc-123"})
-    replaced = client.get("/livez", headers={"MS-RequestId": "<script>"})
+@pytest.mark.parametrize("header", ["MS-RequestId", "MS-CorrelationId"])
+def test_a_sane_trace_id_is_kept_and_an_odd_or_missing_one_replaced(client, header):
+    kept = client.get("/livez", headers={header: "abc-123"})
+    replaced = client.get("/livez", headers={header: "<script>"})
+    missing = client.get("/livez")
 
-    assert kept["MS-RequestId"] == "abc-123"
-    assert replaced["MS-RequestId"] != "<script>"
-    assert uuid.UUID(replaced["MS-RequestId"])
+    assert kept[header] == "abc-123"
+    assert replaced[header] != "<script>"
+    assert uuid.UUID(replaced[header])
+    assert uuid.UUID(missing[header])
 
 
 # --- The Django admin --------------------------------------------------------------------------------
