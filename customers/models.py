@@ -62,6 +62,11 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["company_name", "id"]
         indexes = [models.Index(Lower("company_name"), name="customer_name_lower_idx")]
+        # Domains are stored in lower case, so the unique constraint on them ignores case.
+        constraints = [
+            models.CheckConstraint(condition=models.Q(domain=Lower("domain")),
+                                   name="customer_domain_lowercase"),
+        ]
 
     def __str__(self) -> str:
         return self.company_name

@@ -1,6 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 
 from activitylog.models import Action, ActivityLogEntry, Status
 from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
@@ -90,6 +90,13 @@ def test_a_domain_in_use_is_refused_whatever_its_case(admin_agent, customer, ori
     entry = ActivityLogEntry.objects.get()
     assert_failed(entry, Action.ADD_CUSTOMER, "already uses the domain contoso.onmicrosoft.com")
     assert_from(entry, actor=admin_agent, customer=None, origin=origin)
+
+
+def test_the_database_refuses_a_domain_not_in_lower_case_so_uniqueness_ignores_case(customer):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.create(company_name="Contoso again", domain="Contoso.onmicrosoft.com")
+
+    assert list(Customer.objects.all()) == [customer]
 
 
 def test_unknown_customer_details_are_a_programming_error(admin_agent, origin):
