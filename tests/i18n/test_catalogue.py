@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import polib
 import pytest
@@ -18,7 +17,8 @@ from django.conf import settings
 
 from tests.browser.conftest import in_ci
 
-CATALOGUE = Path(settings.BASE_DIR) / "locale" / "id" / "LC_MESSAGES" / "django.po"
+from . import CATALOGUE
+
 COMPILED = CATALOGUE.with_suffix(".mo")
 NOT_COPIED = shutil.ignore_patterns(
     ".*", "__pycache__", "*.pyc", "*.egg-info", "db.sqlite3", "staticfiles", "node_modules")

@@ -15,7 +15,7 @@ from permissions.services import set_purchase_permissions
 from portal.models import Agent
 from tests.factories import CustomerFactory, RoleAssignmentFactory, SubscriptionFactory
 
-from .conftest import english_left, indonesian_shown
+from . import english_left, indonesian_shown
 
 ADMIN = Agent.Role.ADMIN_AGENT.value
 ALL_ROLES = [role.value for role in Agent.Role]
