@@ -6,6 +6,8 @@ from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.views.defaults import server_error
 
 from activitylog.services import Origin
 from customers import services as customer_services
@@ -155,3 +157,16 @@ def test_language_names_stay_in_their_own_language_in_the_switcher(client):
     switcher = re.search(r'<form class="language-switcher".*?</form>', html, re.S).group(0)
     assert 'name="language" value="en" lang="en">English</button>' in switcher
     assert 'lang="id" aria-current="true">Bahasa Indonesia<' in switcher
+
+
+def test_the_server_error_page_reads_in_the_requests_language_without_a_switcher(rf):
+    """Django renders the 500 page without the request (and so without a CSRF token): it still reads
+    in the language the request was in, and offers no form that could not be posted."""
+    with translation.override("id"):
+        response = server_error(rf.get("/"))
+
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert '<html lang="id">' in html
+    assert "Terjadi kesalahan" in html
+    assert "language-switcher" not in html
