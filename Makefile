@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean messages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ check: $(INSTALLED)
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-but-long-enough-for-checks \
 	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
+
+## make messages: after changing strings, update the Indonesian catalogue, then translate and rerun
+# Needs GNU gettext (Debian: apt-get install gettext). The compiled .mo is committed, so `make run`
+# never needs it; tests/i18n checks that the .mo matches the .po and that nothing is untranslated.
+messages: $(INSTALLED)
+	DJANGO_DEBUG=true $(PY) manage.py makemessages --locale id --no-obsolete
+	DJANGO_DEBUG=true $(PY) manage.py compilemessages --locale id --ignore .venv --ignore staticfiles
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -14,6 +14,10 @@ DEFAULT_DAYS = 30
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None, format="%Y-%m-%d"):  # noqa: A002 - Django's name
+        # A date box always sends and shows ISO dates, whatever the language's own date format.
+        super().__init__(attrs, format)
+
 
 class ActivityLogFilterForm(forms.Form):
     """The auditor's filters; every field narrows the result, all of them together."""

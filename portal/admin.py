@@ -41,7 +41,7 @@ class AgentAdmin(UserAdmin):
     ordering = ("email",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Partner role"), {"fields": ("full_name", "role", "is_active")}),
+        (_("Partner role"), {"fields": ("full_name", "role", "language", "is_active")}),
         (_("Django admin"), {"fields": ("is_staff", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )

@@ -1,6 +1,9 @@
 import re
 import uuid
 
+from django.conf import settings
+from django.utils import translation
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -24,4 +27,49 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["MS-RequestId"] = request.request_id
         response["MS-CorrelationId"] = request.correlation_id
+        return response
+
+
+def remember_language(response, language: str) -> None:
+    """Keep the language in Django's language cookie, as its set_language view does."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+def preferred_language(user) -> str:
+    """The language a signed-in agent chose, or "" (then the cookie or Accept-Language decides)."""
+    language = getattr(user, "language", "") if user.is_authenticated else ""
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+class AgentLanguageMiddleware:
+    """A signed-in agent's stored language beats the cookie and the browser's Accept-Language.
+
+    Runs after Django's LocaleMiddleware (which picked the language from the cookie or the
+    browser) and the AuthenticationMiddleware. The response also leaves the agent's language in
+    the cookie, so that the sign-in page after signing out stays in that language.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = preferred_language(request.user)
+        if language and language != request.LANGUAGE_CODE:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        # Read again: the request may have signed the agent in or changed the preference.
+        language = preferred_language(request.user)
+        cookie = settings.LANGUAGE_COOKIE_NAME
+        if language and request.COOKIES.get(cookie) != language and cookie not in response.cookies:
+            remember_language(response, language)
         return response

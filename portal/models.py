@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -51,6 +52,14 @@ class Agent(AbstractBaseUser, PermissionsMixin):
         help_text=_("Lets this agent manage partner staff in the Django admin."),
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Empty until the agent picks a language in the switcher: then the browser's language applies.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The portal's language for this agent; empty follows the browser."),
+    )
 
     objects = AgentManager()
 

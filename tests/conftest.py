@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from activitylog.services import Origin
 from portal.models import Agent
@@ -73,3 +74,11 @@ def signed_in(client):
         client.force_login(agent)
         return client
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Indonesian activates it for the
+    thread, and would otherwise leave the next test's services speaking Indonesian."""
+    yield
+    translation.deactivate()

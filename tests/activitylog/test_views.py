@@ -204,7 +204,7 @@ def test_an_entry_opens_to_show_old_and_new_values(auditor):
     assert json.loads(old_value) == {
         "permissions": [{"resource": "AzureReservedInstances", "action": "Purchase"}]}
     assert json.loads(new_value) == {"permissions": []}
-    assert "self_serve_policy" in details
+    assert "Customer purchase permission <span class=\"mono\">AzureReservedInstances</span>" in details
     assert "203.0.113.7" in details
     assert "req-42" in details
 

@@ -56,7 +56,9 @@ def post_targets(response) -> list[str]:
 
 
 def write_targets(response) -> list[str]:
-    return [target for target in post_targets(response) if target != reverse("logout")]
+    """Forms that change data; signing out and choosing a language only touch the agent's own session."""
+    own_session = {reverse("logout"), reverse("set_language")}
+    return [target for target in post_targets(response) if target not in own_session]
 
 
 # Every page of a customer, and what each role gets on a GET.
