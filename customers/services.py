@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from activitylog.models import Action
 from activitylog.services import Origin, record, refusals_recorded
@@ -51,8 +51,9 @@ def add_customer(
                     )
             except IntegrityError:
                 raise ValidationError(
-                    _("Another customer already uses the domain %(domain)s.") % {"domain": domain},
+                    _("Another customer already uses the domain %(domain)s."),
                     code="duplicate_domain",
+                    params={"domain": domain},
                 ) from None
             record(
                 action=Action.ADD_CUSTOMER, actor=actor, origin=origin, customer=customer,
@@ -137,8 +138,9 @@ def add_customer_user(
             locked = _lock(customer)
             if CustomerUser.objects.filter(customer=locked, user_principal_name__iexact=upn).exists():
                 raise ValidationError(
-                    _("%(upn)s is already a user of this customer.") % {"upn": upn},
+                    _("%(upn)s is already a user of this customer."),
                     code="duplicate_user",
+                    params={"upn": upn},
                 )
             user = CustomerUser.objects.create(
                 customer=locked, user_principal_name=upn, display_name=display_name
@@ -188,10 +190,10 @@ def grant_role(
                 subscription=subscription, customer_user=customer_user, role=role
             ).exists():
                 raise ValidationError(
-                    _("%(user)s already has the %(role)s role on %(subscription)s.")
-                    % {"user": customer_user.display_name, "role": role.label,
-                       "subscription": subscription.friendly_name},
+                    _("%(user)s already has the %(role)s role on %(subscription)s."),
                     code="duplicate_role",
+                    params={"user": customer_user.display_name, "role": role.label,
+                            "subscription": subscription.friendly_name},
                 )
             assignment = RoleAssignment.objects.create(
                 subscription=subscription, customer_user=customer_user, role=role
