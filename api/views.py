@@ -1,0 +1,152 @@
+"""The /v1 endpoints. Writes go through the same services as the pages, with source API."""
+
+from contextlib import contextmanager
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+
+from activitylog.models import Source
+from activitylog.services import Origin
+from customers.models import Customer
+from permissions.models import Resource
+from permissions.services import set_purchase_permissions
+
+from . import errors
+from .errors import ApiError, bad_request
+from .http import endpoint, json_response, read_json
+from .selfserve import (
+    PolicyState,
+    customer_tenant_from_policy_id,
+    parse_new_policy,
+    parse_permissions,
+    parse_uuid,
+)
+
+
+@contextmanager
+def _customer_locked(tenant_id, missing: ApiError):
+    """The customer, row-locked for one transaction, so the policy's state cannot change under us.
+
+    A refusal from the service is raised only after this transaction commits: the service has
+    already rolled its change back to a savepoint and written the Failed entries, which must stay.
+    """
+    refusal = None
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(tenant_id=tenant_id).first()
+        if customer is None:
+            raise missing
+        try:
+            yield customer
+        except (PermissionDenied, ValidationError) as exc:
+            refusal = exc
+    if refusal is not None:
+        raise refusal
+
+
+def _set(request: HttpRequest, customer: Customer, allowed: dict) -> None:
+    set_purchase_permissions(actor=request.user, customer=customer, allowed=allowed,
+                             origin=Origin.from_request(request, Source.API))
+
+
+def _policy_response(state: PolicyState, status=HTTPStatus.OK, headers=None) -> HttpResponse:
+    return json_response(state.as_json(), status=status,
+                         headers={"ETag": f'"{state.etag}"', **(headers or {})})
+
+
+def _check_etag(state: PolicyState, sent: str) -> None:
+    if sent != state.etag:
+        raise ApiError(HTTPStatus.PRECONDITION_FAILED, "etag_mismatch",
+                       _("The policy has changed since you read it (stale etag). "
+                         "GET it again and retry with its current etag; nothing was changed."))
+
+
+def _if_match(request: HttpRequest) -> str | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = parse_etags(header)
+    return tags[0].strip('"') if len(tags) == 1 else ""
+
+
+def list_policies(request: HttpRequest) -> HttpResponse:
+    entity_id = request.GET.get("entity_id")
+    if not entity_id:
+        raise bad_request("entity_id_required", _("Give the customer's tenant id as ?entity_id=."))
+    tenant = parse_uuid(entity_id)
+    if tenant is None:
+        raise bad_request("invalid_entity_id", _("entity_id must be a customer's tenant id (a UUID)."))
+    customer = Customer.objects.filter(tenant_id=tenant).first()
+    state = PolicyState.of(customer) if customer is not None else None
+    items = [state.as_json()] if state is not None and state.exists else []
+    return json_response({"totalCount": len(items), "items": items,
+                          "attributes": {"objectType": "Collection"}})
+
+
+def create_policy(request: HttpRequest) -> HttpResponse:
+    tenant, wanted = parse_new_policy(read_json(request))
+    with _customer_locked(tenant, errors.customer_not_found()) as customer:
+        if PolicyState.of(customer).exists:
+            raise ApiError(HTTPStatus.CONFLICT, errors.POLICY_EXISTS,
+                           _("Self-serve policy already exists for this customer: change it with PUT."))
+        _set(request, customer, {resource: True for resource in Resource.values if resource in wanted})
+        state = PolicyState.of(customer)
+    location = reverse("api:policy", args=[state.as_json()["id"]])
+    return _policy_response(state, HTTPStatus.CREATED, {"Location": location})
+
+
+def get_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
+    tenant = customer_tenant_from_policy_id(policy_id)
+    customer = Customer.objects.filter(tenant_id=tenant).first()
+    state = PolicyState.of(customer) if customer is not None else None
+    if state is None or not state.exists:
+        raise errors.policy_not_found()
+    return _policy_response(state)
+
+
+def replace_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
+    tenant = customer_tenant_from_policy_id(policy_id)
+    body = read_json(request)
+    if "id" in body and (not isinstance(body["id"], str) or body["id"].lower() != policy_id.lower()):
+        raise bad_request("id_mismatch", _("The body's id must be the policy id in the address."))
+    attributes = body.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise bad_request("invalid_field", _("'attributes' must be an object."))
+    etag = _if_match(request)
+    if etag is None:
+        etag = attributes.get("etag")
+    if etag is None:
+        raise ApiError(HTTPStatus.PRECONDITION_REQUIRED, "etag_required",
+                       _("Send the policy's current etag as attributes.etag or an If-Match header."))
+    if not isinstance(etag, str):
+        raise bad_request("invalid_field", _("'attributes.etag' must be a string."))
+    wanted = parse_permissions(body)
+    with _customer_locked(tenant, errors.policy_not_found()) as customer:
+        state = PolicyState.of(customer)
+        if not state.exists:
+            raise errors.policy_not_found()
+        _check_etag(state, etag)
+        _set(request, customer, {resource: resource in wanted for resource in Resource.values})
+        state = PolicyState.of(customer)
+    return _policy_response(state)
+
+
+def delete_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
+    tenant = customer_tenant_from_policy_id(policy_id)
+    etag = _if_match(request)
+    with _customer_locked(tenant, errors.policy_not_found()) as customer:
+        state = PolicyState.of(customer)
+        if not state.exists:
+            raise errors.policy_not_found()
+        if etag is not None:
+            _check_etag(state, etag)
+        _set(request, customer, dict.fromkeys(Resource.values, False))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+
+
+policies = endpoint(GET=list_policies, POST=create_policy)
+policy = endpoint(GET=get_policy, PUT=replace_policy, DELETE=delete_policy)
