@@ -1,10 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import pages, views
 
 app_name = "api"
 
 urlpatterns = [
-    path("SelfServePolicy", views.policies, name="policies"),
-    path("SelfServePolicy/<str:policy_id>", views.policy, name="policy"),
+    path("v1/SelfServePolicy", views.policies, name="policies"),
+    path("v1/SelfServePolicy/<str:policy_id>", views.policy, name="policy"),
+    path("v1/auditrecords", views.records, name="auditrecords"),
+    path("v1/customers", views.customers, name="customers"),
+    path("v1/customers/<str:tenant_id>", views.customer, name="customer"),
+    path("v1/openapi.json", views.openapi, name="openapi"),
+    path("api/tokens/", pages.tokens, name="tokens"),
+    path("api/tokens/<int:token_id>/revoke/", pages.token_revoke, name="token_revoke"),
+    path("api/reference/", pages.reference, name="reference"),
 ]

@@ -5,20 +5,26 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 
+from activitylog.forms import cursor_for, keyset_filter
 from activitylog.models import Source
+from activitylog.policies import can_view_activity_log
 from activitylog.services import Origin
 from customers.models import Customer
-from permissions.models import Resource
+from permissions.models import Resource, customer_account
 from permissions.services import set_purchase_permissions
 
-from . import errors
+from . import audit, errors
+from .customers_json import customer_detail, customer_summary
 from .errors import ApiError, bad_request
 from .http import endpoint, json_response, read_json
+from .openapi import document
+from .paging import collection, continuation, continuation_token, page_size
 from .selfserve import (
     PolicyState,
     customer_tenant_from_policy_id,
@@ -26,6 +32,8 @@ from .selfserve import (
     parse_permissions,
     parse_uuid,
 )
+
+CUSTOMERS_DEFAULT_SIZE, CUSTOMERS_MAX_SIZE = 100, 500
 
 
 @contextmanager
@@ -150,3 +158,59 @@ def delete_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
 
 policies = endpoint(GET=list_policies, POST=create_policy)
 policy = endpoint(GET=get_policy, PUT=replace_policy, DELETE=delete_policy)
+
+
+def audit_records(request: HttpRequest) -> HttpResponse:
+    if not can_view_activity_log(request.user):
+        raise PermissionDenied(_("Only Admin agents and Operators can read audit records."))
+    resumed = continuation(request, "auditrecords")
+    if resumed is None:
+        query = {**audit.parse_query(request),
+                 "size": page_size(request, default=audit.DEFAULT_SIZE, maximum=audit.MAX_SIZE)}
+        entries = audit.entries_for(query)
+    else:
+        query, after = resumed
+        entries = audit.entries_for(query).filter(keyset_filter(after, older=True))
+    page = list(entries.newest_first()[: query["size"] + 1])
+    items, more = page[: query["size"]], len(page) > query["size"]
+    token = continuation_token("auditrecords", query, cursor_for(items[-1])) if more else None
+    return json_response(collection([audit.audit_record(entry) for entry in items],
+                                    path=request.path, token=token))
+
+
+def list_customers(request: HttpRequest) -> HttpResponse:
+    resumed = continuation(request, "customers")
+    if resumed is None:
+        query = {"q": request.GET.get("q", "")[:200],
+                 "size": page_size(request, default=CUSTOMERS_DEFAULT_SIZE, maximum=CUSTOMERS_MAX_SIZE)}
+        customers = Customer.objects.search(query["q"])
+    else:
+        query, (name, pk) = resumed
+        customers = Customer.objects.search(query["q"]).filter(
+            Q(company_name__gt=name) | Q(company_name=name, pk__gt=pk))
+    page = list(customers.order_by("company_name", "pk")[: query["size"] + 1])
+    items, more = page[: query["size"]], len(page) > query["size"]
+    token = (continuation_token("customers", query, [items[-1].company_name, items[-1].pk])
+             if more else None)
+    return json_response(collection([customer_summary(customer) for customer in items],
+                                    path=request.path, token=token))
+
+
+def get_customer(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    tenant = parse_uuid(tenant_id)
+    customer = customer_account(tenant) if tenant is not None else None
+    if customer is None:
+        raise errors.customer_not_found()
+    return json_response(customer_detail(customer))
+
+
+records = endpoint(GET=audit_records)
+customers = endpoint(GET=list_customers)
+customer = endpoint(GET=get_customer)
+
+
+def openapi_document(request: HttpRequest) -> HttpResponse:
+    return json_response(document(request))
+
+
+openapi = endpoint(public=True, GET=openapi_document)
