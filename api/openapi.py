@@ -10,6 +10,8 @@ from . import audit, errors
 from .paging import HEADER as CONTINUATION
 
 VERSION = "1.0.0"
+# The customer in the document's examples (Partner Center's own examples use one like it).
+EXAMPLE_CUSTOMER = "0431a72c-7d8e-4b4f-9f5e-2f4c8e1d9b3a"
 UUID = {"type": "string", "format": "uuid"}
 LINK = {"type": "object", "properties": {
     "uri": {"type": "string"}, "method": {"type": "string"},
@@ -41,7 +43,7 @@ def _collection(item: str, *, seek: bool) -> dict:
     return {"type": "object", "required": ["totalCount", "items"], "properties": properties}
 
 
-def _schemas() -> dict:
+def _schemas(partner: str) -> dict:
     permission = {
         "type": "object", "required": ["resource", "action"],
         "properties": {"resource": {"enum": Resource.values}, "action": {"const": "Purchase"}},
@@ -74,6 +76,11 @@ def _schemas() -> dict:
             "type": "object", "required": ["selfServeEntity", "grantor", "permissions"],
             "properties": {"selfServeEntity": entity, "grantor": grantor,
                            "permissions": {**permissions, "minItems": 1}},
+            "example": {
+                "selfServeEntity": {"selfServeEntityType": "customer", "tenantID": EXAMPLE_CUSTOMER},
+                "grantor": {"grantorType": "billToPartner", "tenantID": partner},
+                "permissions": [{"resource": resource, "action": "Purchase"} for resource in Resource.values],
+            },
         },
         "SelfServePolicyUpdate": {
             "type": "object", "required": ["permissions"],
@@ -168,9 +175,13 @@ def _errors(*statuses: int) -> dict:
             for status in sorted({401, 429, *statuses})}
 
 
-def _param(name: str, where: str, description: str, schema: dict | None = None, required=False) -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "description": description,
-            "schema": schema or {"type": "string"}}
+def _param(name: str, where: str, description: str, schema: dict | None = None, required=False,
+           example=None) -> dict:
+    param = {"name": name, "in": where, "required": required or where == "path", "description": description,
+             "schema": schema or {"type": "string"}}
+    if example is not None:
+        param["example"] = example
+    return param
 
 
 def _operation(summary: str, description: str, responses: dict, parameters=(), body: str | None = None,
@@ -188,7 +199,9 @@ def _operation(summary: str, description: str, responses: dict, parameters=(), b
 
 
 def document(request: HttpRequest | None = None) -> dict:
-    policy_id = _param("policy_id", "path", _("{partnerTenantId}_{customerTenantId}"))
+    partner = settings.PARTNER_TENANT_ID
+    policy_id = _param("policy_id", "path", _("{partnerTenantId}_{customerTenantId}"),
+                       example=f"{partner}_{EXAMPLE_CUSTOMER}")
     if_match = _param("If-Match", "header", _("The policy's current etag (or send attributes.etag)."))
     etag = {"ETag": {"description": _("The policy's etag, for If-Match"), "schema": {"type": "string"},
                      "required": True}}
@@ -201,7 +214,8 @@ def document(request: HttpRequest | None = None) -> dict:
                 _("Partner Center's list: totalCount 0 or 1. Every role."),
                 {"200": _json(_ref("SelfServePolicyCollection"), _("The customer's policy, if any.")),
                  **_errors(400)},
-                [_param("entity_id", "query", _("The customer's tenant id"), UUID, required=True)],
+                [_param("entity_id", "query", _("The customer's tenant id"), UUID, required=True,
+                         example=EXAMPLE_CUSTOMER)],
                 tag=policy_tag),
             "post": _operation(
                 _("Create a customer's self-serve policy"),
@@ -262,7 +276,8 @@ def document(request: HttpRequest | None = None) -> dict:
                 _("Subscriptions with their Owners, readiness step by step, and each permission's state, "
                   "so that a script can check before it asks. Every role."),
                 {"200": _json(_ref("CustomerDetail"), _("The customer.")), **_errors(404)},
-                [_param("tenant_id", "path", _("The customer's tenant id"))], tag=customers_tag),
+                [_param("tenant_id", "path", _("The customer's tenant id"),
+                         example=EXAMPLE_CUSTOMER)], tag=customers_tag),
         },
         "/v1/openapi.json": {
             "get": {"summary": _("This document"), "tags": [_("Reference")], "security": [],
@@ -297,7 +312,7 @@ def document(request: HttpRequest | None = None) -> dict:
                 "CorrelationId": _param("MS-CorrelationId", "header",
                                         _("Your id for a larger operation; echoed and logged.")),
             },
-            "schemas": _schemas(),
+            "schemas": _schemas(partner),
         },
     }
 
