@@ -13,8 +13,8 @@ def test_every_role_reads_a_customer_with_its_readiness(api_as, any_agent, admin
     assert response.status_code == HTTPStatus.OK
     body = response.json()
     assert body["id"] == str(customer.tenant_id)
-    assert body["companyProfile"] == {"tenantId": str(customer.tenant_id), "domain": "contoso.onmicrosoft.com",
-                                      "companyName": "Contoso Ltd"}
+    assert body["companyProfile"] == {"tenantId": str(customer.tenant_id),
+                                      "domain": "contoso.onmicrosoft.com", "companyName": "Contoso Ltd"}
     assert body["readiness"] == {"ready": True, "hasAzureSubscription": True, "hasOwner": True,
                                  "missingSteps": []}
     permissions = {p["resource"]: p for p in body["permissions"]}

@@ -23,8 +23,6 @@ from api.services import issue_token
 from permissions.models import Resource
 from tests.factories import AgentFactory, PurchasePermissionFactory, ready_customer
 
-from .conftest import PARTNER
-
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
