@@ -6,7 +6,9 @@ from http import HTTPStatus
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -63,7 +65,17 @@ def test_the_reference_page_shows_every_operation(signed_in, helpdesk_agent):
 
 
 @pytest.fixture
-def fuzz_headers(db, settings):
+def wsgi_in_test_transaction():
+    """Keep the test's database connection open across WSGI requests, as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_headers(db, settings, wsgi_in_test_transaction):
     """An Admin agent's token (so writes get past the role check) and the documented example customer."""
     settings.API_RATE_LIMIT = 0
     customer = ready_customer(company_name="Example Customer")
