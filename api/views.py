@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 from http import HTTPStatus
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from activitylog.forms import cursor_for, keyset_filter
 from activitylog.models import Source
@@ -21,7 +23,7 @@ from permissions.services import set_purchase_permissions
 
 from . import audit, errors
 from .customers_json import customer_detail, customer_summary
-from .errors import ApiError, bad_request
+from .errors import ApiError, bad_request, error_response
 from .http import endpoint, json_response, read_json
 from .openapi import document
 from .paging import collection, continuation, continuation_token, page_size
@@ -214,3 +216,11 @@ def openapi_document(request: HttpRequest) -> HttpResponse:
 
 
 openapi = endpoint(public=True, GET=openapi_document)
+
+
+@login_not_required
+@csrf_exempt
+def unknown(request: HttpRequest) -> HttpResponse:
+    """Any other address under /v1: a JSON 404 rather than the portal's HTML page or a redirect."""
+    return error_response(HTTPStatus.NOT_FOUND, "not_found",
+                          _("No such API address. The reference is at /v1/openapi.json."))

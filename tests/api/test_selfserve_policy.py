@@ -445,3 +445,10 @@ def test_delete_with_a_stale_if_match_gets_412(admin_api, customer):
     response = admin_api.delete(policy_url(customer), **{"If-Match": '"stale"'})
     assert response.status_code == HTTPStatus.PRECONDITION_FAILED
     assert allowed(customer) == {SP}
+
+
+@pytest.mark.parametrize("path", ["/v1/", "/v1/SelfServePolicy/", "/v1/SelfServePolicy/a/b", "/v1/nothing"])
+def test_an_unknown_api_address_gets_a_json_404_without_sign_in(client, path):
+    response = client.post(path, "{}", content_type="application/json")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_found"
