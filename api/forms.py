@@ -15,6 +15,8 @@ class ApiTokenForm(forms.Form):
     )
     expires_in_days = forms.IntegerField(
         label=_("Expires after (days)"), required=False, min_value=1, max_value=MAX_DAYS,
+        # A text box styled like the others; the field still accepts only whole numbers.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "90"}),
         help_text=_("Leave empty for a token that does not expire."),
     )
 

@@ -137,7 +137,8 @@ def _schemas(partner: str) -> dict:
                 "permissions": {"type": "array", "items": {
                     "type": "object", "required": ["resource", "allowed", "usable"],
                     "properties": {"resource": {"enum": Resource.values}, "allowed": {"type": "boolean"},
-                                   "usable": {"type": "boolean"},
+                                   "usable": {"type": "boolean", "description": _(
+                                       "Allowed, and the customer can buy now (it is ready).")},
                                    "lastChangedBy": {"type": ["string", "null"]},
                                    "lastChangedAt": {"type": ["string", "null"], "format": "date-time"}}}},
                 "subscriptions": {"type": "array", "items": {
@@ -290,7 +291,7 @@ def document(request: HttpRequest | None = None) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": _("%(partner)s Partner Portal API") % {"partner": settings.PARTNER_NAME},
+            "title": _("%(partner)s API") % {"partner": settings.PARTNER_NAME},
             "version": VERSION,
             "description": _(
                 "Partner Center's SelfServePolicy and auditrecords, in its shapes and error codes, plus "
