@@ -35,10 +35,13 @@ def _moment(raw: str, name: str, *, end: bool) -> dt.datetime:
         day = moment = None
     if day is not None:
         return dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=dt.UTC)
-    if moment is None:
-        raise bad_request("invalid_date", _("%(name)s must be a date (yyyy-mm-dd) or an ISO 8601 date-time.")
-                          % {"name": name})
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
+    if moment is not None:
+        try:
+            return moment.astimezone(dt.UTC) if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before the year 1 in UTC
+            pass
+    raise bad_request("invalid_date", _("%(name)s must be a date (yyyy-mm-dd) or an ISO 8601 date-time.")
+                      % {"name": name})
 
 
 def _filter(raw: str) -> dict:
@@ -46,7 +49,8 @@ def _filter(raw: str) -> dict:
         given = json.loads(raw)
     except (ValueError, RecursionError):
         given = None
-    if not isinstance(given, dict) or not all(isinstance(given.get(k), str) for k in ("Field", "Value")):
+    if (not isinstance(given, dict) or not all(isinstance(given.get(k), str) for k in ("Field", "Value"))
+            or "\x00" in given["Value"]):
         raise bad_request("invalid_filter", _(
             'filter must be URL-encoded JSON {"Field": "CompanyName" | "CustomerId" | "ResourceType", '
             '"Value": "...", "Operator": "substring" | "equals"}.'))

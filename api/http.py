@@ -87,6 +87,8 @@ def endpoint(*, public: bool = False, **handlers: Handler) -> Handler:
                 )
             if not public:
                 _authenticate(request)
+            if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+                raise bad_request("invalid_query", _("The query string must not contain NUL characters."))
             try:
                 return handler(request, **kwargs)
             except (PermissionDenied, ValidationError) as exc:

@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 # "csp_<prefix>_<secret>": the prefix finds the row, only the secret's SHA-256 is stored.
 TOKEN_SCHEME = "csp"  # noqa: S105 - a public marker, not a secret
 PREFIX_BYTES = 4
+_HEX = re.compile(f"[0-9a-f]{{{PREFIX_BYTES * 2}}}")
 SECRET_BYTES = 32
 
 
@@ -28,7 +30,7 @@ class ApiTokenQuerySet(models.QuerySet):
         """The usable token a bearer string names, or None; the secret is compared in constant time."""
         scheme, _sep, rest = raw.partition("_")
         prefix, _sep, secret = rest.partition("_")
-        if scheme != TOKEN_SCHEME or len(prefix) != PREFIX_BYTES * 2 or not secret:
+        if scheme != TOKEN_SCHEME or not _HEX.fullmatch(prefix) or not secret:
             return None
         token = self.usable().select_related("owner").filter(prefix=prefix).first()
         if token is None or not hmac.compare_digest(token.secret_hash, digest(secret)):

@@ -164,3 +164,22 @@ def customer_entries():
     from activitylog.models import ActivityLogEntry
     return ActivityLogEntry.objects.filter(resource_type="subscription").exclude(
         resource_id="new").values_list("resource_id", flat=True)
+
+
+@pytest.mark.parametrize("query", [
+    {"startDate": "0001-01-01T00:00:00+05:00"},  # before the year 1 in UTC
+    {"endDate": "9999-12-31T23:59:59-05:00"},  # after the year 9999 in UTC
+    {"startDate": "2024-01-01T25:00:00"},
+    {"startDate": "2024-01-01T10:00:00+25:00"},
+    {"filter": json.dumps({"Field": "CompanyName", "Value": "\x00", "Operator": "substring"})},
+    {"filter": json.dumps({"Field": "ResourceType", "Value": "a\x00b"})},
+])
+def test_impossible_dates_and_nul_characters_get_400(api_as, operator, query):
+    response = api_as(operator).get(URL, query)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_the_widest_window_is_fine(api_as, operator, admin_agent, customer):
+    _log(customer, admin_agent)
+    body = api_as(operator).get(URL, {"startDate": "0001-01-01", "endDate": "9999-12-31"}).json()
+    assert body["totalCount"] == 1

@@ -63,3 +63,9 @@ def test_customers_are_searched_and_paged_by_name(api_as, helpdesk_agent):
     found = api.get("/v1/customers", {"q": "ALPH"}).json()
     assert sorted(c["companyProfile"]["companyName"] for c in found["items"]) == ["Alpha", "alpha"]
     assert found["items"][0]["links"]["self"]["uri"].startswith("/v1/customers/")
+
+
+def test_a_search_with_a_nul_character_gets_400(api_as, helpdesk_agent):
+    response = api_as(helpdesk_agent).get("/v1/customers", {"q": "Contoso\x00"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_query"

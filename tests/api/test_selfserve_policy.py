@@ -452,3 +452,9 @@ def test_an_unknown_api_address_gets_a_json_404_without_sign_in(client, path):
     response = client.post(path, "{}", content_type="application/json")
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["code"] == "not_found"
+
+
+def test_a_token_with_a_nul_character_gets_401_not_a_database_error(client):
+    token = "csp_" + "\x00" * 8 + "_x"
+    response = client.get("/v1/customers", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
