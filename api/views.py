@@ -68,11 +68,22 @@ def _policy_response(state: PolicyState, status=HTTPStatus.OK, headers=None) -> 
                          headers={"ETag": f'"{state.etag}"', **(headers or {})})
 
 
-def _check_etag(state: PolicyState, sent: str) -> None:
-    if sent != state.etag:
-        raise ApiError(HTTPStatus.PRECONDITION_FAILED, "etag_mismatch",
-                       _("The policy has changed since you read it (stale etag). "
-                         "GET it again and retry with its current etag; nothing was changed."))
+@contextmanager
+def _policy_locked(tenant_id, etag: str | None):
+    """The customer, locked, whose policy exists and still has the etag sent (when one was sent).
+
+    These checks come before the role check in the service, for every role: every role may read
+    the policy's state anyway, and a request about a policy that is gone is not a refused change.
+    """
+    with _customer_locked(tenant_id, errors.policy_not_found()) as customer:
+        state = PolicyState.of(customer)
+        if not state.exists:
+            raise errors.policy_not_found()
+        if etag is not None and etag != state.etag:
+            raise ApiError(HTTPStatus.PRECONDITION_FAILED, "etag_mismatch",
+                           _("The policy has changed since you read it (stale etag). "
+                             "GET it again and retry with its current etag; nothing was changed."))
+        yield customer
 
 
 def _if_match(request: HttpRequest) -> str | None:
@@ -135,11 +146,7 @@ def replace_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
     if not isinstance(etag, str):
         raise bad_request("invalid_field", _("'attributes.etag' must be a string."))
     wanted = parse_permissions(body)
-    with _customer_locked(tenant, errors.policy_not_found()) as customer:
-        state = PolicyState.of(customer)
-        if not state.exists:
-            raise errors.policy_not_found()
-        _check_etag(state, etag)
+    with _policy_locked(tenant, etag) as customer:
         _set(request, customer, {resource: resource in wanted for resource in Resource.values})
         state = PolicyState.of(customer)
     return _policy_response(state)
@@ -148,12 +155,7 @@ def replace_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
 def delete_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
     tenant = customer_tenant_from_policy_id(policy_id)
     etag = _if_match(request)
-    with _customer_locked(tenant, errors.policy_not_found()) as customer:
-        state = PolicyState.of(customer)
-        if not state.exists:
-            raise errors.policy_not_found()
-        if etag is not None:
-            _check_etag(state, etag)
+    with _policy_locked(tenant, etag) as customer:
         _set(request, customer, dict.fromkeys(Resource.values, False))
     return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
