@@ -2,12 +2,14 @@ import datetime as dt
 from http import HTTPStatus
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken
-from api.services import issue_token
+from api.services import issue_token, revoke_token
+from tests.factories import AgentFactory
 
 
 def test_every_role_creates_a_token_and_sees_it_once(signed_in, any_agent, customer):
@@ -91,3 +93,27 @@ def test_the_command_refuses_bad_input(admin_agent, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_token", *args)
     assert not ApiToken.objects.exists()
+
+
+def test_the_service_refuses_to_revoke_another_agents_token(admin_agent, sales_agent):
+    token, _raw = issue_token(owner=sales_agent, name="theirs")
+    with pytest.raises(PermissionDenied):
+        revoke_token(actor=admin_agent, token=token)
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_revoking_twice_changes_nothing_the_second_time(admin_agent):
+    token, _raw = issue_token(owner=admin_agent, name="mine")
+    assert revoke_token(actor=admin_agent, token=token) is True
+    first = ApiToken.objects.get(pk=token.pk).revoked_at
+    assert revoke_token(actor=admin_agent, token=token) is False
+    assert ApiToken.objects.get(pk=token.pk).revoked_at == first
+
+
+def test_superusers_see_tokens_in_the_admin_but_cannot_edit_them(client, admin_agent):
+    superuser = AgentFactory(email="root@partner.example", is_staff=True, is_superuser=True)
+    token, _raw = issue_token(owner=admin_agent, name="visible")
+    client.force_login(superuser)
+    assert "visible" in client.get(reverse("admin:api_apitoken_changelist")).content.decode()
+    assert client.get(reverse("admin:api_apitoken_add")).status_code == HTTPStatus.FORBIDDEN
