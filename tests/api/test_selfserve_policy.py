@@ -116,6 +116,7 @@ def test_every_role_reads_a_policy_in_partner_centers_shape(api_as, any_agent, c
         "attributes": {"etag": body["attributes"]["etag"], "objectType": "SelfServePolicy"},
     }
     assert response["ETag"] == f'"{body["attributes"]["etag"]}"'
+    assert not ActivityLogEntry.objects.exists()  # reading writes nothing
 
 
 def test_ids_in_upper_case_are_accepted(admin_api, customer):
