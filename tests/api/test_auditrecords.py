@@ -130,7 +130,7 @@ def test_a_forged_continuation_token_gets_400(api_as, operator, admin_agent, cus
 def test_continuation_returns_each_record_exactly_once_while_new_ones_are_written(
         api_as, operator, admin_agent, customer, unready_customer):
     origin = Origin(source=Source.WEB, request_id="seed")
-    for i in range(2500):
+    for i in range(3000):
         record(action=Action.UPDATE_SUBSCRIPTION, actor=admin_agent, origin=origin, customer=customer,
                resource_type="subscription", resource_id=str(i))
     existing = set(customer_entries())
@@ -139,7 +139,7 @@ def test_continuation_returns_each_record_exactly_once_while_new_ones_are_writte
     headers: dict = {}
     pages = 0
     while True:
-        body = api.get(URL, {"size": 400, "filter": json.dumps(
+        body = api.get(URL, {"size": 450, "filter": json.dumps(
             {"Field": "CustomerId", "Value": str(customer.tenant_id)})}, **headers).json()
         seen += [pair["value"] for item in body["items"] for pair in item["customizedData"]
                  if pair["key"] == "resourceId"]
@@ -156,7 +156,7 @@ def test_continuation_returns_each_record_exactly_once_while_new_ones_are_writte
             {"key": "MS-ContinuationToken", "value": body["continuationToken"]}]
         headers = {"MS-ContinuationToken": body["continuationToken"]}
     assert pages == 7
-    assert len(seen) == len(set(seen)) == 2500
+    assert len(seen) == len(set(seen)) == 3000
     assert set(seen) == existing
 
 
