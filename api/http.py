@@ -8,7 +8,12 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -97,6 +102,9 @@ def endpoint(*, public: bool = False, **handlers: Handler) -> Handler:
             return exc.response()
         except Http404:
             return error_response(HTTPStatus.NOT_FOUND, "not_found", _("Not found."))
+        except SuspiciousOperation:  # e.g. more query parameters than Django parses
+            return error_response(HTTPStatus.BAD_REQUEST, "invalid_request",
+                                  _("The request is malformed or too large."))
         except Exception:
             # A last resort: the fuzz test keeps this path unused.
             logger.exception("Unhandled error in %s %s", request.method, request.path)

@@ -69,3 +69,10 @@ def test_a_search_with_a_nul_character_gets_400(api_as, helpdesk_agent):
     response = api_as(helpdesk_agent).get("/v1/customers", {"q": "Contoso\x00"})
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["code"] == "invalid_query"
+
+
+def test_too_many_query_parameters_get_400(api_as, helpdesk_agent):
+    query = "&".join(f"p{i}=1" for i in range(1500))
+    response = api_as(helpdesk_agent).get(f"/v1/customers?{query}")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_request"
