@@ -183,3 +183,11 @@ def test_the_widest_window_is_fine(api_as, operator, admin_agent, customer):
     _log(customer, admin_agent)
     body = api_as(operator).get(URL, {"startDate": "0001-01-01", "endDate": "9999-12-31"}).json()
     assert body["totalCount"] == 1
+
+
+def test_a_refused_change_reads_as_a_failed_record_with_its_reason(api_as, sales_agent, operator, customer):
+    api_as(sales_agent).post("/v1/SelfServePolicy", new_policy(customer, Resource.AZURE_SAVINGS_PLAN))
+    (item,) = api_as(operator).get(URL).json()["items"]
+    assert (item["operationStatus"], item["userPrincipalName"]) == ("failed", "sales@partner.example")
+    data = {pair["key"]: pair["value"] for pair in item["customizedData"]}
+    assert "Admin agents" in data["failureReason"]

@@ -184,7 +184,7 @@ def test_admin_agent_creates_a_policy_and_each_permission_is_logged(admin_api, a
                               **{"MS-RequestId": "req-1", "MS-CorrelationId": "corr-1"})
     assert response.status_code == HTTPStatus.CREATED
     assert response["Location"] == policy_url(customer)
-    assert response["MS-RequestId"] == "req-1"
+    assert (response["MS-RequestId"], response["MS-CorrelationId"]) == ("req-1", "corr-1")
     assert [p["resource"] for p in response.json()["permissions"]] == [RI, SP]
     assert allowed(customer) == {RI, SP}
     entries = ActivityLogEntry.objects.order_by("id")
