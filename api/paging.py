@@ -52,3 +52,11 @@ def page_size(request: HttpRequest, *, default: int, maximum: int) -> int:
         raise bad_request("invalid_size",
                           _("size must be a whole number from 1 to %(max)s.") % {"max": maximum})
     return int(raw)
+
+
+def seek(ordered, *, size: int, kind: str, query: dict, keyset) -> tuple[list, str | None]:
+    """One page of an ordered queryset, and the token for the next page when there is one."""
+    page = list(ordered[: size + 1])
+    items = page[:size]
+    token = continuation_token(kind, query, keyset(items[-1])) if len(page) > size else None
+    return items, token

@@ -26,7 +26,7 @@ from .customers_json import customer_detail, customer_summary
 from .errors import ApiError, bad_request, error_response
 from .http import endpoint, json_response, read_json
 from .openapi import document
-from .paging import collection, continuation, continuation_token, page_size
+from .paging import collection, continuation, page_size, seek
 from .selfserve import (
     PolicyState,
     customer_tenant_from_policy_id,
@@ -175,9 +175,8 @@ def audit_records(request: HttpRequest) -> HttpResponse:
     else:
         query, after = resumed
         entries = audit.entries_for(query).filter(keyset_filter(after, older=True))
-    page = list(entries.newest_first()[: query["size"] + 1])
-    items, more = page[: query["size"]], len(page) > query["size"]
-    token = continuation_token("auditrecords", query, cursor_for(items[-1])) if more else None
+    items, token = seek(entries.newest_first(), size=query["size"], kind="auditrecords", query=query,
+                        keyset=cursor_for)
     return json_response(collection([audit.audit_record(entry) for entry in items],
                                     path=request.path, token=token))
 
@@ -192,10 +191,8 @@ def list_customers(request: HttpRequest) -> HttpResponse:
         query, (name, pk) = resumed
         customers = Customer.objects.search(query["q"]).filter(
             Q(company_name__gt=name) | Q(company_name=name, pk__gt=pk))
-    page = list(customers.order_by("company_name", "pk")[: query["size"] + 1])
-    items, more = page[: query["size"]], len(page) > query["size"]
-    token = (continuation_token("customers", query, [items[-1].company_name, items[-1].pk])
-             if more else None)
+    items, token = seek(customers.order_by("company_name", "pk"), size=query["size"], kind="customers",
+                        query=query, keyset=lambda customer: [customer.company_name, customer.pk])
     return json_response(collection([customer_summary(customer) for customer in items],
                                     path=request.path, token=token))
 
