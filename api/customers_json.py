@@ -7,6 +7,8 @@ from customers.models import Customer, RoleAssignment
 from permissions.models import PurchasePermissionState
 from permissions.policies import readiness_of
 
+DEFAULT_SIZE, MAX_SIZE = 100, 500
+
 
 def _link(customer: Customer) -> dict:
     return {"uri": reverse("api:customer", args=[customer.tenant_id]), "method": "GET", "headers": []}

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from permissions.models import Resource
 
-from . import audit, errors
+from . import audit, customers_json, errors
 from .paging import HEADER as CONTINUATION
 
 VERSION = "1.0.0"
@@ -267,7 +267,7 @@ def document(request: HttpRequest | None = None) -> dict:
                 {"200": _json(_ref("CustomerCollection"), _("One page of customers.")), **_errors(400)},
                 [_param("q", "query", _("Part of the company name or domain, or the full tenant id")),
                  _param("size", "query", _("Customers per page"),
-                        {"type": "integer", "minimum": 1, "maximum": 500}),
+                        {"type": "integer", "minimum": 1, "maximum": customers_json.MAX_SIZE}),
                  seek],
                 tag=customers_tag),
         },

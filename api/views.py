@@ -21,7 +21,7 @@ from customers.models import Customer
 from permissions.models import Resource, customer_account
 from permissions.services import set_purchase_permissions
 
-from . import audit, errors
+from . import audit, customers_json, errors
 from .customers_json import customer_detail, customer_summary
 from .errors import ApiError, bad_request, error_response
 from .http import endpoint, json_response, read_json
@@ -34,8 +34,6 @@ from .selfserve import (
     parse_permissions,
     parse_uuid,
 )
-
-CUSTOMERS_DEFAULT_SIZE, CUSTOMERS_MAX_SIZE = 100, 500
 
 
 @contextmanager
@@ -184,8 +182,8 @@ def audit_records(request: HttpRequest) -> HttpResponse:
 def list_customers(request: HttpRequest) -> HttpResponse:
     resumed = continuation(request, "customers")
     if resumed is None:
-        query = {"q": request.GET.get("q", "")[:200],
-                 "size": page_size(request, default=CUSTOMERS_DEFAULT_SIZE, maximum=CUSTOMERS_MAX_SIZE)}
+        size = page_size(request, default=customers_json.DEFAULT_SIZE, maximum=customers_json.MAX_SIZE)
+        query = {"q": request.GET.get("q", "")[:200], "size": size}
         customers = Customer.objects.search(query["q"])
     else:
         query, (name, pk) = resumed
