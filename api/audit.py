@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from activitylog.models import Action, ActivityLogEntry
 
 from .errors import bad_request
+from .http import json_time
 from .selfserve import parse_uuid
 
 DEFAULT_DAYS = 30
@@ -118,7 +119,7 @@ def audit_record(entry: ActivityLogEntry) -> dict:
         "resourceOldValue": _json_text(entry.old_value),
         "resourceNewValue": _json_text(entry.new_value),
         "operationType": OPERATION_TYPES.get(entry.action, entry.action),
-        "operationDate": entry.occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "operationDate": json_time(entry.occurred_at),
         "operationStatus": entry.status,
         "customizedData": [{"key": key, "value": value} for key, value in data.items() if value],
         "attributes": {"objectType": "AuditRecord"},

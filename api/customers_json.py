@@ -7,15 +7,13 @@ from customers.models import Customer, RoleAssignment
 from permissions.models import PurchasePermissionState
 from permissions.policies import readiness_of
 
+from .http import json_time
+
 DEFAULT_SIZE, MAX_SIZE = 100, 500
 
 
 def _link(customer: Customer) -> dict:
     return {"uri": reverse("api:customer", args=[customer.tenant_id]), "method": "GET", "headers": []}
-
-
-def _when(moment) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def customer_summary(customer: Customer) -> dict:
@@ -54,7 +52,7 @@ def customer_detail(customer: Customer) -> dict:
                 "allowed": state.allowed,
                 "usable": state.allowed and not state.unusable,
                 "lastChangedBy": state.last_change.actor_email if state.last_change else None,
-                "lastChangedAt": _when(state.last_change.occurred_at) if state.last_change else None,
+                "lastChangedAt": json_time(state.last_change.occurred_at) if state.last_change else None,
             }
             for state in states
         ],
@@ -67,7 +65,7 @@ def customer_detail(customer: Customer) -> dict:
                 "quantity": subscription.quantity,
                 "status": subscription.status,
                 "isAzure": subscription.is_azure,
-                "creationDate": _when(subscription.created_at),
+                "creationDate": json_time(subscription.created_at),
                 "owners": [owner.customer_user.user_principal_name for owner in subscription.owners],
             }
             for subscription in subscriptions

@@ -1,5 +1,6 @@
 """What every /v1 endpoint shares: bearer sign-in, rate limit, JSON bodies and JSON errors."""
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +34,15 @@ Handler = Callable[..., HttpResponse]
 def json_response(data, status: HTTPStatus = HTTPStatus.OK, headers=None) -> JsonResponse:
     return JsonResponse(data, status=status, headers=headers, safe=False,
                         json_dumps_params={"ensure_ascii": False})
+
+
+def json_time(moment: dt.datetime | None) -> str | None:
+    """UTC, ISO 8601 with a Z, as Partner Center writes times. A naive time is taken as UTC."""
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _bearer(request: HttpRequest) -> ApiToken | None:

@@ -20,6 +20,7 @@ def test_every_role_reads_a_customer_with_its_readiness(api_as, any_agent, admin
     permissions = {p["resource"]: p for p in body["permissions"]}
     assert permissions["AzureSavingsPlan"]["allowed"] and permissions["AzureSavingsPlan"]["usable"]
     assert permissions["AzureSavingsPlan"]["lastChangedBy"] == "admin@partner.example"
+    assert permissions["AzureSavingsPlan"]["lastChangedAt"].endswith("Z")
     assert not permissions["AzureReservedInstances"]["allowed"]
     assert permissions["AzureReservedInstances"]["lastChangedBy"] is None
     (subscription,) = body["subscriptions"]

@@ -26,6 +26,8 @@ from api.services import issue_token
 from permissions.models import Resource
 from tests.factories import AgentFactory, PurchasePermissionFactory, ready_customer
 
+from .conftest import PARTNER
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
@@ -99,3 +101,33 @@ schema.config.generation.update(modes=["positive", "negative"],
 @settings(suppress_health_check=list(HealthCheck), deadline=None, database=None)
 def test_fuzz_finds_no_server_error_and_no_response_outside_the_document(case, fuzz_headers):
     case.call_and_validate(headers=fuzz_headers, checks=CHECKS)
+
+
+def test_every_success_response_matches_the_document(db, wsgi_in_test_transaction, admin_agent, customer):
+    """A script's whole journey, each answer validated against the served document's schemas."""
+    _token, raw = issue_token(owner=admin_agent, name="journey")
+    auth = {"Authorization": f"Bearer {raw}"}
+    policy_id = f"{PARTNER}_{customer.tenant_id}"
+
+    def call(path, method, status, **case):
+        response = schema[path][method].Case(**case).call_and_validate(headers=auth, checks=CHECKS)
+        assert response.status_code == status, response.text
+        return response
+
+    body = {"selfServeEntity": {"selfServeEntityType": "customer", "tenantID": str(customer.tenant_id)},
+            "grantor": {"grantorType": "billToPartner", "tenantID": PARTNER},
+            "permissions": [{"resource": "AzureReservedInstances", "action": "Purchase"}]}
+    call("/v1/SelfServePolicy", "POST", 201, body=body, media_type="application/json")
+    call("/v1/SelfServePolicy", "GET", 200, query={"entity_id": str(customer.tenant_id)})
+    etag = call("/v1/SelfServePolicy/{policy_id}", "GET", 200,
+                path_parameters={"policy_id": policy_id}).json()["attributes"]["etag"]
+    call("/v1/SelfServePolicy/{policy_id}", "PUT", 200, path_parameters={"policy_id": policy_id},
+         body={"permissions": [], "attributes": {"etag": etag}}, media_type="application/json")
+    allow = {**body, "permissions": [{"resource": "AzureSavingsPlan", "action": "Purchase"}]}
+    call("/v1/SelfServePolicy", "POST", 201, body=allow, media_type="application/json")
+    call("/v1/SelfServePolicy/{policy_id}", "DELETE", 204, path_parameters={"policy_id": policy_id})
+    call("/v1/customers", "GET", 200, query={"size": 1})
+    call("/v1/customers/{tenant_id}", "GET", 200, path_parameters={"tenant_id": str(customer.tenant_id)})
+    records = call("/v1/auditrecords", "GET", 200, query={"size": 2}).json()
+    assert len(records["items"]) == 2 and records["continuationToken"]
+    call("/v1/auditrecords", "GET", 200, headers={"MS-ContinuationToken": records["continuationToken"]})
