@@ -29,11 +29,17 @@ PARTNER_TENANT_ID = env.str("PARTNER_TENANT_ID", default="634f6379-a1c5-4f1e-9e3
 # None keeps every entry forever.
 ACTIVITY_LOG_RETENTION_DAYS = env.int("ACTIVITY_LOG_RETENTION_DAYS", default=None)
 
+# The JSON API (/v1): requests per token per window (0 turns the limit off), and the largest body.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=60)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
+
 INSTALLED_APPS = [
     "portal",
     "customers",
     "permissions",
     "activitylog",
+    "api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -92,6 +98,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=2
     )
+# The API's rate limit counts in this cache. The default is per process: with several gunicorn
+# workers, point it at a shared cache (e.g. redis://... or dbcache://api_cache) for one count.
+CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.Agent"

@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from api.forms import MAX_DAYS, ApiTokenForm
+from portal.models import Agent
+
+from ...services import issue_token
+
+
+class Command(BaseCommand):
+    help = "Create a personal API token for an agent and print it (it is shown only this once)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("email", help="The agent the token acts as, with that agent's role.")
+        parser.add_argument("--expires-in-days", type=int, default=None,
+                            help=f"1 to {MAX_DAYS}; by default the token does not expire.")
+        parser.add_argument("--name", default="create_api_token", help="What the token is for.")
+
+    def handle(self, *args, email: str, expires_in_days: int | None, name: str, **options) -> None:
+        try:
+            agent = Agent.objects.get_by_natural_key(email)
+        except Agent.DoesNotExist:
+            raise CommandError(f"No agent has the e-mail address {email}.") from None
+        if not agent.is_active:
+            raise CommandError(f"{agent.email} is inactive: a token of theirs would not work.")
+        days = "" if expires_in_days is None else expires_in_days
+        form = ApiTokenForm({"name": name, "expires_in_days": days})
+        if not form.is_valid():
+            raise CommandError(" ".join(f"{field}: {' '.join(errors)}"
+                                        for field, errors in form.errors.items()))
+        _token, raw = issue_token(owner=agent, name=form.cleaned_data["name"], expires_at=form.expires_at())
+        self.stdout.write(raw)

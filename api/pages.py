@@ -1,0 +1,51 @@
+"""The portal's pages about the API: an agent's own tokens, and the reference."""
+
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.views import posted
+
+from .forms import ApiTokenForm
+from .models import ApiToken
+from .openapi import document, reference_operations
+from .services import issue_token, revoke_token
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Every role manages its own tokens; a new token's secret is shown on this response only."""
+    form = ApiTokenForm(posted(request))
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _token, new_token = issue_token(owner=request.user, name=form.cleaned_data["name"],
+                                        expires_at=form.expires_at())
+        form = ApiTokenForm()
+    return render(request, "api/tokens.html", {
+        "form": form, "new_token": new_token, "nav": "api",
+        "tokens": ApiToken.objects.filter(owner=request.user),
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, owner=request.user)
+    if revoke_token(actor=request.user, token=token):
+        messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
+    return redirect("api:tokens")
+
+
+@require_GET
+def reference(request: HttpRequest) -> HttpResponse:
+    doc = document(request)
+    schemas = [(name, json.dumps(schema, indent=2, ensure_ascii=False))
+               for name, schema in doc["components"]["schemas"].items()]
+    return render(request, "api/reference.html", {
+        "doc": doc, "operations": reference_operations(doc), "schemas": schemas, "nav": "api",
+    })
