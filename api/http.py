@@ -119,8 +119,9 @@ def endpoint(*, public: bool = False, **handlers: Handler) -> Handler:
         except Exception:
             # A last resort: the fuzz test keeps this path unused.
             logger.exception("Unhandled error in %s %s", request.method, request.path)
-            return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error",
-                                  _("Something went wrong on our side. Read the resource again before you retry."))
+            return error_response(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error",
+                _("Something went wrong on our side. Read the resource again before you retry."))
 
     view.allowed_methods = allowed
     view.public = public

@@ -12,7 +12,8 @@ CATALOGUE = Path(settings.BASE_DIR) / "locale" / "id" / "LC_MESSAGES" / "django.
 
 class _Text(HTMLParser):
     """What a reader meets on a page: text, and the labels read out for controls. Text inside an
-    element with its own lang (the switcher's "English") is in that language on purpose."""
+    element with its own lang (the switcher's "English") is in that language on purpose, and code
+    (an API's schema names, JSON) is not prose in any language."""
 
     READ_ATTRIBUTES = ("aria-label", "placeholder", "title", "alt")
 
@@ -27,7 +28,7 @@ class _Text(HTMLParser):
         self.found += [attrs[name] for name in self.READ_ATTRIBUTES if attrs.get(name)]
         if tag in {"br", "input", "meta", "link", "img", "hr"}:
             return
-        self.stack.append("lang" in attrs and tag != "html")
+        self.stack.append(("lang" in attrs and tag != "html") or tag in {"code", "pre", "kbd", "samp"})
 
     def handle_endtag(self, tag):
         if self.stack and tag not in {"br", "input", "meta", "link", "img", "hr"}:
@@ -56,5 +57,11 @@ def english_left(html: str, catalogue: dict[str, str]) -> list[str]:
     return sorted(texts(html) & catalogue.keys())
 
 
+@functools.cache
+def english_messages() -> frozenset[str]:
+    """Every English message, including those Indonesian writes the same ("Parameter", "Status")."""
+    return frozenset(e.msgid for e in polib.pofile(str(CATALOGUE)))
+
+
 def indonesian_shown(html: str, catalogue: dict[str, str]) -> list[str]:
-    return sorted(texts(html) & set(catalogue.values()) - catalogue.keys())
+    return sorted(texts(html) & set(catalogue.values()) - english_messages())

@@ -35,6 +35,8 @@ PAGES = [
     ("customers:users", ALL_ROLES, "Display name", "Nama tampilan"),
     ("customers:user_add", [ADMIN], "Add a user", "Tambahkan pengguna"),
     ("activitylog:list", AUDITORS, "Date-Time (UTC)", "Tanggal-Waktu (UTC)"),
+    ("api:tokens", ALL_ROLES, "Create token", "Buat token"),
+    ("api:reference", ALL_ROLES, "No token needed.", "Tidak perlu token."),
 ]
 FORBIDDEN = ("You don’t have access to this page", "Anda tidak memiliki akses ke halaman ini")
 LANGUAGES = {"en": 0, "id": 1}
@@ -59,7 +61,7 @@ def portal(db, admin_agent):
 
 
 def url_of(name: str, customer) -> str:
-    if name in {"customers:list", "customers:add", "activitylog:list"}:
+    if name in {"customers:list", "customers:add", "activitylog:list", "api:tokens", "api:reference"}:
         return reverse(name)
     if name == "customers:role_grant":
         subscription = customer.subscriptions.get()
