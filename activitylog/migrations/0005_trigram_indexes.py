@@ -1,0 +1,34 @@
+"""PostgreSQL: trigram indexes for the substring filters (customer name, performed by)."""
+
+from django.db import migrations
+
+INSTALL = """
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX activity_customer_name_trgm ON activitylog_activitylogentry
+    USING gin (customer_name gin_trgm_ops);
+CREATE INDEX activity_actor_email_trgm ON activitylog_activitylogentry
+    USING gin (actor_email gin_trgm_ops);
+"""
+
+UNINSTALL = """
+DROP INDEX activity_actor_email_trgm;
+DROP INDEX activity_customer_name_trgm;
+"""
+
+
+def run(sql):
+    def operation(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql, params=None)
+    return operation
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("activitylog", "0004_append_only_triggers"),
+    ]
+
+    operations = [
+        migrations.RunPython(run(INSTALL), run(UNINSTALL), elidable=False),
+    ]
