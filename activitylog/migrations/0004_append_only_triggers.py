@@ -46,7 +46,7 @@ CREATE FUNCTION {schema}.activitylog_purge(cutoff timestamptz)
 DECLARE
     first_kept bigint;
 BEGIN
-    IF cutoff IS NULL OR cutoff > now() THEN
+    IF cutoff IS NULL OR cutoff > clock_timestamp() THEN
         RAISE EXCEPTION 'purge cutoff % is not in the past', cutoff USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- The same lock as every writer: the chain does not move while its start is cut.

@@ -1,13 +1,16 @@
-"""PostgreSQL: trigram indexes for the substring filters (customer name, performed by)."""
+"""PostgreSQL: trigram indexes for the substring filters (customer name, performed by).
+
+Django's icontains compares UPPER(column::text) LIKE UPPER(%s), so the indexes are on that expression.
+"""
 
 from django.db import migrations
 
 INSTALL = """
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX activity_customer_name_trgm ON activitylog_activitylogentry
-    USING gin (customer_name gin_trgm_ops);
+    USING gin ((upper(customer_name::text)) gin_trgm_ops);
 CREATE INDEX activity_actor_email_trgm ON activitylog_activitylogentry
-    USING gin (actor_email gin_trgm_ops);
+    USING gin ((upper(actor_email::text)) gin_trgm_ops);
 """
 
 UNINSTALL = """
