@@ -43,5 +43,11 @@ check: $(INSTALLED)
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-but-long-enough-for-checks \
 	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
 
+## make bench: the activity log at ENTRIES entries (default 1,000,000) in a scratch PostgreSQL database
+# BENCH_SERVER is the server's URL without a database name; the user must be allowed to create databases.
+ENTRIES ?= 1000000
+bench: $(INSTALLED)
+	$(PY) bench/activity_log.py --entries $(ENTRIES) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) *.egg-info
