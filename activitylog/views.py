@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .forms import ActivityLogFilterForm, cursor_for, keyset_filter
+from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
 
@@ -44,20 +44,21 @@ def activity_log(request: HttpRequest) -> HttpResponse:
         filtered = form.filter(ActivityLogEntry.objects.all())
         before, after = request.GET.get("before"), request.GET.get("after")
         try:
-            if after:
-                # Walking back towards the newest: read upwards, then show newest first again.
-                page = list(filtered.filter(keyset_filter(after, older=False))
-                            .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
-                has_more_newer = len(page) > PAGE_SIZE
-                entries = page[:PAGE_SIZE][::-1]
-                has_more_older = True
-            else:
-                if before:
-                    filtered = filtered.filter(keyset_filter(before, older=True))
-                page = list(filtered.newest_first()[: PAGE_SIZE + 1])
-                has_more_older = len(page) > PAGE_SIZE
-                entries = page[:PAGE_SIZE]
-                has_more_newer = bool(before)
+            with planned_for_these_filters():
+                if after:
+                    # Walking back towards the newest: read upwards, then show newest first again.
+                    page = list(filtered.filter(keyset_filter(after, older=False))
+                                .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+                    has_more_newer = len(page) > PAGE_SIZE
+                    entries = page[:PAGE_SIZE][::-1]
+                    has_more_older = True
+                else:
+                    if before:
+                        filtered = filtered.filter(keyset_filter(before, older=True))
+                    page = list(filtered.newest_first()[: PAGE_SIZE + 1])
+                    has_more_older = len(page) > PAGE_SIZE
+                    entries = page[:PAGE_SIZE]
+                    has_more_newer = bool(before)
         except ValueError:
             form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
             entries, has_more_newer, has_more_older = [], False, False

@@ -97,4 +97,8 @@ class Migration(migrations.Migration):
             model_name='activitylogentry',
             index=models.Index(fields=['source', '-occurred_at', '-id'], name='activity_source_time_idx'),
         ),
+        migrations.AddIndex(
+            model_name='activitylogentry',
+            index=models.Index(fields=['actor_email', '-occurred_at', '-id'], name='activity_actor_time_idx'),
+        ),
     ]

@@ -153,3 +153,18 @@ def test_the_export_is_a_stream_in_small_pieces_not_a_list(auditor):
     assert total > 4000 * 100
     assert len(pieces) > 5
     assert max(len(piece) for piece in pieces) <= 70 * 1024
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("_", ["a_b@partner.example"]),
+    ("%", []),
+    ("A_B@", ["a_b@partner.example"]),
+    ("b@p", ["a_b@partner.example", "ab@partner.example"]),
+])
+def test_performed_by_matches_characters_literally(auditor, text, expected):
+    entries = {email: log_entry(days_ago=1, actor_email=email)
+               for email in ["ab@partner.example", "a_b@partner.example"]}
+
+    response = auditor.get(LOG_URL, {"performed_by": text})
+
+    assert [entry.pk for entry in response.context["entries"]] == [entries[email].pk for email in expected]
