@@ -141,7 +141,7 @@ def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None) -> Walk:
                                                                f"before it and entry {entry_id}")
             elif previous_id is None:
                 result.broken = Break(entry_id, "removed",
-                                      "entries before it, the first one kept, were removed")
+                                      "it does not start the chain: the entries before it were removed")
             else:
                 result.broken = Break(entry_id, "removed",
                                       f"one or more entries between entry {previous_id} and it were removed")

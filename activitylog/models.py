@@ -111,7 +111,7 @@ class ActivityLogEntry(models.Model):
         ordering = ["-occurred_at", "-id"]
         # Each filter's index ends in the page order (time, id), so that a first page and a page deep
         # down by keyset both read just one page of index.
-        # Customer names are searched by substring through a trigram index (PostgreSQL only, migration
+        # Customer names are searched by substring through a trigram GIN index (PostgreSQL only, migration
         # 0005); "performed by" through the distinct addresses found on activity_actor_time_idx.
         indexes = [
             models.Index(fields=["-occurred_at", "-id"], name="activity_time_idx"),
