@@ -77,10 +77,14 @@ def lock_and_read_head(using: str) -> str:
     from .models import ActivityLogAnchor, ActivityLogEntry
 
     connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             # A statement of its own: the head is read after the lock is granted, in a fresh snapshot.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        elif connection.vendor == "sqlite":
+            # Take SQLite's one write lock before reading the head (a no-op write), not at the insert.
+            cursor.execute("UPDATE sqlite_sequence SET seq = seq WHERE name = %s",
+                           [ActivityLogEntry._meta.db_table])
     head = (ActivityLogEntry.objects.using(using).order_by("-id")
             .values_list("entry_hash", flat=True).first())
     if head is None:
