@@ -3,7 +3,7 @@ import json
 from collections.abc import Iterator
 
 import psycopg
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
@@ -188,9 +188,12 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
         _Neutralised(_Host("client_ip")),
     ]
     names = [f"c{n}" for n in range(len(columns))]
-    sql, params = (entries.annotate(**dict(zip(names, columns, strict=True)))
-                   .values_list(*names).query.sql_with_params())
     yield _header(lineterminator="\n").encode()
+    try:
+        sql, params = (entries.annotate(**dict(zip(names, columns, strict=True)))
+                       .values_list(*names).query.sql_with_params())
+    except EmptyResultSet:  # a filter no entry can match, such as an unknown performer
+        return
     connection.ensure_connection()
     batch = bytearray()
     # A client-side-binding cursor: COPY cannot take server-side parameters.
