@@ -50,5 +50,11 @@ messages: $(INSTALLED)
 	DJANGO_DEBUG=true $(PY) manage.py makemessages --locale id --no-obsolete
 	DJANGO_DEBUG=true $(PY) manage.py compilemessages --locale id --ignore .venv --ignore staticfiles
 
+## make bench: the activity log at ENTRIES entries (default 1,000,000) in a scratch PostgreSQL database
+# BENCH_SERVER is the server's URL without a database name; the user must be allowed to create databases.
+ENTRIES ?= 1000000
+bench: $(INSTALLED)
+	$(PY) bench/activity_log.py --entries $(ENTRIES) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) *.egg-info

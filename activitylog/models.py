@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
-from django.utils import timezone
+from django.db import models, router, transaction
 from django.utils.translation import gettext_lazy as _
+
+from . import chain
 
 
 class Action(models.TextChoices):
@@ -22,6 +23,7 @@ class Action(models.TextChoices):
     ADD_CUSTOMER_USER = "add_customer_user", _("Add Customer User")
     CREATE_ROLE_ASSIGNMENT = "create_role_assignment", _("Create Role Assignment")
     DELETE_ROLE_ASSIGNMENT = "delete_role_assignment", _("Delete Role Assignment")
+    PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
 
 
 class Status(models.TextChoices):
@@ -40,6 +42,13 @@ class AppendOnlyError(Exception):
 
 
 class ActivityLogQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Many entries at once, each linked into the chain like one written by record()."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            chain.chain(objs, self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
     def update(self, **kwargs):
         raise AppendOnlyError("Activity log entries cannot be changed.")
 
@@ -53,7 +62,8 @@ class ActivityLogQuerySet(models.QuerySet):
 class ActivityLogEntry(models.Model):
     """One thing the portal did, or refused to do. Written once, never changed."""
 
-    occurred_at = models.DateTimeField(_("date-time (UTC)"), default=timezone.now)
+    # Stamped when the entry is written, under the log's lock (see chain.py), unless given.
+    occurred_at = models.DateTimeField(_("date-time (UTC)"))
     action = models.CharField(_("action"), max_length=64, choices=Action.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     failure_reason = models.TextField(_("reason"), blank=True)
@@ -89,20 +99,30 @@ class ActivityLogEntry(models.Model):
     correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
 
+    # The hash chain (chain.py): this entry's SHA-256 over its content and the previous entry's hash.
+    prev_hash = models.CharField(_("previous entry's hash"), max_length=64, editable=False)
+    entry_hash = models.CharField(_("hash"), max_length=64, editable=False)
+
     objects = ActivityLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("activity log entry")
         verbose_name_plural = _("activity log entries")
         ordering = ["-occurred_at", "-id"]
+        # Each filter's index ends in the page order (time, id), so that a first page and a page deep
+        # down by keyset both read just one page of index.
+        # Customer names are searched by substring through a trigram GIN index (PostgreSQL only, migration
+        # 0005); "performed by" through the distinct addresses found on activity_actor_time_idx.
         indexes = [
             models.Index(fields=["-occurred_at", "-id"], name="activity_time_idx"),
-            models.Index(fields=["customer_tenant_id", "-occurred_at"], name="activity_tenant_idx"),
+            models.Index(fields=["customer_tenant_id", "-occurred_at", "-id"],
+                         name="activity_tenant_time_idx"),
             models.Index(fields=["customer", "resource_type", "-occurred_at"],
                          name="activity_customer_res_idx"),
-            models.Index(fields=["action", "-occurred_at"], name="activity_action_idx"),
-            models.Index(fields=["actor_email", "-occurred_at"], name="activity_actor_idx"),
-            models.Index(fields=["status", "-occurred_at"], name="activity_status_idx"),
+            models.Index(fields=["action", "-occurred_at", "-id"], name="activity_action_time_idx"),
+            models.Index(fields=["status", "-occurred_at", "-id"], name="activity_status_time_idx"),
+            models.Index(fields=["source", "-occurred_at", "-id"], name="activity_source_time_idx"),
+            models.Index(fields=["actor_email", "-occurred_at", "-id"], name="activity_actor_time_idx"),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +132,11 @@ class ActivityLogEntry(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("Activity log entries cannot be changed.")
         kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        # Without a transaction of its own, the lock would end before the insert (autocommit).
+        with transaction.atomic(using=using, savepoint=False):
+            chain.chain([self], using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Activity log entries cannot be deleted.")
@@ -120,3 +144,21 @@ class ActivityLogEntry(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status == Status.SUCCEEDED
+
+
+class ActivityLogAnchor(models.Model):
+    """Where the chain restarts after a purge: the last purged entry's id and hash. Never changed."""
+
+    purged_at = models.DateTimeField(_("purged at"), auto_now_add=True)
+    cutoff = models.DateTimeField(_("entries before"))
+    last_purged_id = models.BigIntegerField(_("last purged entry"), unique=True)
+    last_purged_hash = models.CharField(_("last purged entry's hash"), max_length=64)
+    purged_count = models.BigIntegerField(_("entries purged"))
+
+    class Meta:
+        verbose_name = _("activity log purge anchor")
+        verbose_name_plural = _("activity log purge anchors")
+        ordering = ["-last_purged_id"]
+
+    def __str__(self) -> str:
+        return f"{self.purged_count} entries up to {self.last_purged_id} ({self.last_purged_hash[:12]}…)"

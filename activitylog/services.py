@@ -1,15 +1,18 @@
 """The one write path into the activity log."""
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import Action, ActivityLogEntry, Source, Status
+from . import chain
+from .models import Action, ActivityLogAnchor, ActivityLogEntry, Source, Status
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -52,8 +55,13 @@ def record(
     status: Status = Status.SUCCEEDED,
     failure_reason: str = "",
 ) -> ActivityLogEntry:
-    """Append one entry. Callers write it in the same transaction as the change it describes."""
+    """Append one entry. Callers write it in the same transaction as the change it describes.
+
+    The entry is stamped with the time and linked into the hash chain under the log's lock, which is held
+    until the caller's transaction ends: keep the entry the last write of a transaction.
+    """
     return ActivityLogEntry.objects.create(
+        occurred_at=None,
         action=action,
         status=status,
         failure_reason=failure_reason,
@@ -112,3 +120,63 @@ def refusals_recorded(
                     **failed,
                 )
         raise
+
+
+@dataclass(frozen=True)
+class Purge:
+    cutoff: dt.datetime
+    purged: int
+    anchor: ActivityLogAnchor | None
+    entry: ActivityLogEntry
+
+
+def purge(*, retention_days: int, now: dt.datetime | None = None) -> Purge:
+    """Remove the entries older than the retention period and log the run, in one transaction.
+
+    Only a prefix of the chain goes (the oldest entries, up to the first one inside the period), and the
+    last removed entry's hash is kept as the anchor that the chain now starts from. On PostgreSQL the
+    deletion is done by activitylog_purge(), the one path past the append-only triggers.
+    """
+    if retention_days < 0:
+        raise ValueError("retention_days must not be negative")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=retention_days)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT purged, last_id FROM activitylog_purge(%s)", [cutoff])
+                purged, last_id = cursor.fetchone()
+            anchor = ActivityLogAnchor.objects.filter(last_purged_id=last_id).first() if purged else None
+        else:
+            purged, anchor = _purge_without_triggers(cutoff)
+        entry = record(
+            action=Action.PURGE_ACTIVITY_LOG, actor=None, origin=Origin.system("purge_activity_log"),
+            resource_type="activity_log", old_value=None,
+            new_value={
+                "retention_days": retention_days,
+                "cutoff": chain.utc_text(cutoff),
+                "purged": purged,
+                "anchor": None if anchor is None else {
+                    "last_purged_id": anchor.last_purged_id, "last_purged_hash": anchor.last_purged_hash},
+            },
+        )
+    return Purge(cutoff=cutoff, purged=purged, anchor=anchor, entry=entry)
+
+
+def _purge_without_triggers(cutoff: dt.datetime) -> tuple[int, ActivityLogAnchor | None]:
+    """What activitylog_purge() does, for databases without it (SQLite in development and tests)."""
+    chain.lock_and_read_head(connection.alias)
+    first_kept = (ActivityLogEntry.objects.filter(occurred_at__gte=cutoff).order_by("id")
+                  .values_list("id", flat=True).first())
+    older = ActivityLogEntry.objects.all()
+    if first_kept is not None:
+        older = older.filter(id__lt=first_kept)
+    last = older.order_by("-id").values_list("id", "entry_hash").first()
+    if last is None:
+        return 0, None
+    table = ActivityLogEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id <= %s", [last[0]])  # noqa: S608 (our table's name)
+        purged = cursor.rowcount
+    anchor = ActivityLogAnchor.objects.create(cutoff=cutoff, last_purged_id=last[0],
+                                              last_purged_hash=last[1], purged_count=purged)
+    return purged, anchor

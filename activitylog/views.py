@@ -1,7 +1,12 @@
 import csv
 import json
+from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied
+import psycopg
+from django.core.exceptions import EmptyResultSet, PermissionDenied
+from django.db import connection
+from django.db.models import Case, F, Func, TextField, Value, When
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -9,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .forms import ActivityLogFilterForm, cursor_for, keyset_filter
-from .models import ActivityLogEntry
+from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
+from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
 
 PAGE_SIZE = 50
@@ -39,20 +44,21 @@ def activity_log(request: HttpRequest) -> HttpResponse:
         filtered = form.filter(ActivityLogEntry.objects.all())
         before, after = request.GET.get("before"), request.GET.get("after")
         try:
-            if after:
-                # Walking back towards the newest: read upwards, then show newest first again.
-                page = list(filtered.filter(keyset_filter(after, older=False))
-                            .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
-                has_more_newer = len(page) > PAGE_SIZE
-                entries = page[:PAGE_SIZE][::-1]
-                has_more_older = True
-            else:
-                if before:
-                    filtered = filtered.filter(keyset_filter(before, older=True))
-                page = list(filtered.newest_first()[: PAGE_SIZE + 1])
-                has_more_older = len(page) > PAGE_SIZE
-                entries = page[:PAGE_SIZE]
-                has_more_newer = bool(before)
+            with planned_for_these_filters():
+                if after:
+                    # Walking back towards the newest: read upwards, then show newest first again.
+                    page = list(filtered.filter(keyset_filter(after, older=False))
+                                .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+                    has_more_newer = len(page) > PAGE_SIZE
+                    entries = page[:PAGE_SIZE][::-1]
+                    has_more_older = True
+                else:
+                    if before:
+                        filtered = filtered.filter(keyset_filter(before, older=True))
+                    page = list(filtered.newest_first()[: PAGE_SIZE + 1])
+                    has_more_older = len(page) > PAGE_SIZE
+                    entries = page[:PAGE_SIZE]
+                    has_more_newer = bool(before)
         except ValueError:
             form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
             entries, has_more_newer, has_more_older = [], False, False
@@ -110,15 +116,93 @@ def export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield "\ufeff" + writer.writerow([str(header) for header, _value in EXPORT_COLUMNS])
-        for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow([_cell(value(entry)) for _header, value in EXPORT_COLUMNS])
-
+    rows = _copied_rows(entries) if connection.vendor == "postgresql" else _written_rows(entries)
     filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return StreamingHttpResponse(
-        rows(), content_type="text/csv; charset=utf-8",
+        rows, content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _header(lineterminator: str = "\r\n") -> str:
+    writer = csv.writer(_Echo(), lineterminator=lineterminator)
+    return "\ufeff" + writer.writerow([str(header) for header, _value in EXPORT_COLUMNS])
+
+
+def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
+    """The export row by row in Python, on any database (SQLite in development)."""
+    writer = csv.writer(_Echo())
+    yield _header()
+    for entry in entries.iterator(chunk_size=2000):
+        yield writer.writerow([_cell(value(entry)) for _header, value in EXPORT_COLUMNS])
+
+
+class _Neutralised(Func):
+    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
+    which COPY writes as an empty unquoted field, as Python's csv module writes ''.
+
+    Only for expressions without parameters: the template repeats the expression.
+    """
+
+    template = ("NULLIF(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+                "THEN '''' || %(expressions)s ELSE %(expressions)s END, '')")
+    output_field = TextField()
+
+
+class _UtcText(Func):
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+    output_field = TextField()
+
+
+class _Host(Func):
+    function = "host"
+    output_field = TextField()
+
+
+def _label(field: str, choices) -> Case:
+    """A choice's display name in the request's language, picked in SQL."""
+    return Case(*[When(**{field: code}, then=Value(_cell(str(label)))) for code, label in choices],
+                default=F(field), output_field=TextField())
+
+
+def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
+    """The same CSV written by PostgreSQL's COPY and streamed as it arrives, in 64 KB pieces: several
+    hundred thousand rows a second in constant memory, where a model instance per row manages 20,000."""
+    text = TextField()
+    columns = [
+        _UtcText("occurred_at"),
+        _label("action", Action.choices),
+        _Neutralised(F("action")),
+        _label("status", Status.choices),
+        _Neutralised(F("failure_reason")),
+        _Neutralised(F("actor_email")),
+        _Neutralised(F("customer_name")),
+        Cast("customer_tenant_id", text),
+        _Neutralised(F("resource_type")),
+        _Neutralised(F("resource_id")),
+        _Neutralised(Cast("old_value", text)),
+        _Neutralised(Cast("new_value", text)),
+        _label("source", Source.choices),
+        _Neutralised(F("request_id")),
+        _Neutralised(F("correlation_id")),
+        _Neutralised(_Host("client_ip")),
+    ]
+    names = [f"c{n}" for n in range(len(columns))]
+    yield _header(lineterminator="\n").encode()
+    try:
+        sql, params = (entries.annotate(**dict(zip(names, columns, strict=True)))
+                       .values_list(*names).query.sql_with_params())
+    except EmptyResultSet:  # a filter no entry can match, such as an unknown performer
+        return
+    connection.ensure_connection()
+    batch = bytearray()
+    # A client-side-binding cursor: COPY cannot take server-side parameters.
+    with psycopg.ClientCursor(connection.connection) as cursor, \
+            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+        for data in copy:
+            batch += data
+            if len(batch) >= 65536:
+                yield bytes(batch)
+                batch.clear()
+    if batch:
+        yield bytes(batch)

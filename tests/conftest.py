@@ -9,6 +9,19 @@ from portal.models import Agent
 from .factories import AgentFactory, CustomerFactory, ready_customer
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let Django's flush after transactional tests TRUNCATE the activity log on PostgreSQL.
+
+    The log's triggers refuse TRUNCATE; the test database disables just that trigger, once. Tests of the
+    trigger (tests/activitylog/test_database.py) enable it again inside their own rolled-back transaction.
+    """
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table in ("activitylog_activitylogentry", "activitylog_activityloganchor"):
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER activitylog_no_truncate")
+
+
 @pytest.fixture
 def admin_agent(db) -> Agent:
     return AgentFactory(email="admin@partner.example", role=Agent.Role.ADMIN_AGENT)

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,8 +32,9 @@ PERMISSIONS_EDIT_QUERIES = 3
 SUBSCRIPTIONS_QUERIES = 6
 # Session + agent, the customer, its users, their role assignments with their subscriptions.
 USERS_QUERIES = 5
-# Session + agent, one page of entries.
-ACTIVITY_LOG_QUERIES = 3
+# Session + agent, one page of entries; on PostgreSQL also SET LOCAL plan_cache_mode inside a transaction
+# (here a savepoint and its release), so that the page is planned for its filters' values.
+ACTIVITY_LOG_QUERIES = 3 if connection.vendor != "postgresql" else 6
 # Session + agent, the count for the pager, one page of customers.
 CUSTOMER_LIST_QUERIES = 4
 

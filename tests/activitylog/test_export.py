@@ -130,6 +130,7 @@ def varied_log(db):
     ({"date_from": (timezone.now() - dt.timedelta(days=60)).date().isoformat(), "customer": "contoso"},
      ["contoso_perm", "contoso_add", "old"]),
     ({"customer": "nobody"}, []),
+    ({"performed_by": "nobody"}, []),
 ])
 def test_the_export_holds_exactly_the_filtered_entries_newest_first(auditor, varied_log, params, expected):
     _text, rows = download(auditor, **params)

@@ -163,6 +163,7 @@ def varied_log(db):
     ({"performed_by": "admin", "source": "web", "customer": "contoso", "status": "succeeded",
       "action": "add_customer"}, ["contoso_add"]),
     ({"performed_by": "sales", "status": "succeeded"}, []),
+    ({"performed_by": "nobody"}, []),
     ({}, ["no_customer", "litware_api", "litware_failed", "contoso_perm", "contoso_add"]),
 ])
 def test_each_filter_and_their_combinations_narrow_the_log(auditor, varied_log, params, expected):

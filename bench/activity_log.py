@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""The activity log at scale: `make bench` (1,000,000 entries) or `make bench ENTRIES=10000000`.
+
+    .venv/bin/python bench/activity_log.py [--entries N] [--server postgres://postgres@127.0.0.1:5432]
+                                           [--explain] [--keep]
+
+Creates a scratch PostgreSQL database bench_log_<N> (dropped and recreated; dropped again at the end
+unless --keep), migrates it, bulk-loads N entries with COPY (indexes dropped first and rebuilt after),
+spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain,
+then prints, with production settings and DEBUG off:
+
+- for each kind of filter, the first page's p50 / p95 (the whole page through Django's test client:
+  middleware, query, template) and the indexes PostgreSQL used;
+- a page 1,000 pages (50,000 entries) deep, by keyset;
+- the export of every entry: rows per second and the exporting process's peak memory (a fresh process,
+  VmHWM), beside the same process's memory before the export began;
+- the cost of writing one entry through record() in its own transaction, hash chain included;
+- verify_activity_log's time over the whole chain.
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TABLE = "activitylog_activitylogentry"
+RUNS = 25
+
+
+def django_env(database_url: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "bench-only-" + uuid.uuid4().hex * 2,
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "DJANGO_CONN_MAX_AGE": "600",
+    }
+
+
+def setup_django(database_url: str) -> None:
+    os.environ.update(django_env(database_url))
+    sys.path.insert(0, str(ROOT))
+    import django
+    django.setup()
+
+
+# --- Loading ------------------------------------------------------------------------------------------
+
+ACTIONS = [  # (code, weight, resource type)
+    ("create_order", 25, "subscription"), ("update_subscription", 20, "subscription"),
+    ("add_customer_user", 15, "customer_user"), ("create_role_assignment", 12, "role_assignment"),
+    ("delete_role_assignment", 5, "role_assignment"), ("create_customer_purchase_permissions", 8,
+                                                       "self_serve_policy"),
+    ("delete_customer_purchase_permissions", 5, "self_serve_policy"), ("add_customer", 10, "customer"),
+]
+NAMES = ["Contoso", "Fabrikam", "Litware", "Northwind Traders", "Adatum", "Tailspin Toys", "Wingtip",
+         "PT Maju Jaya", "PT Sinar Abadi", "CV Berkah", "Café Müller", "Żółć Sp. z o.o.", "株式会社サクラ",
+         "北京云科技", "주식회사 한빛", "ООО Ромашка", "شركة النور", "บริษัท สยาม", "Ελληνική ΑΕ",
+         "भारत टेक", "חברת אור"]
+
+
+def customers(rng: random.Random) -> list[tuple[str, str]]:
+    return [(f"{NAMES[n % len(NAMES)]} {n:04d}", str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+            for n in range(2000)]
+
+
+def text_field(value) -> str:
+    """A value in COPY's text format (our generated values hold no tab, newline or backslash)."""
+    return "\\N" if value is None else str(value)
+
+
+def load(conninfo: str, entries: int, seed: int = 4) -> float:
+    """COPY `entries` chained entries into the table, then rebuild its indexes. Returns seconds taken."""
+    import psycopg
+
+    from activitylog import chain
+
+    rng = random.Random(seed)  # noqa: S311 (made-up data, the same every run)
+    people = [f"agent{n:02d}@partner.example" for n in range(25)] + ["admin@partner.example",
+                                                                        "sales@partner.example"]
+    companies = customers(rng)
+    codes = [code for code, _weight, _type in ACTIONS]
+    weights = [weight for _code, weight, _type in ACTIONS]
+    resource_types = {code: kind for code, _weight, kind in ACTIONS}
+    end = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
+    start = end - dt.timedelta(days=730)
+    step = (end - start) / entries
+    started = time.perf_counter()
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
+            [TABLE, "%_pkey"]).fetchall()
+        # Per-column statistics targets set by the migrations are not part of an index's definition.
+        statistics = conn.execute(
+            "SELECT c.relname, a.attnum, a.attstattarget FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_attribute a ON a.attrelid = c.oid"
+            " WHERE i.indrelid = %s::regclass AND a.attstattarget > 0",
+            [TABLE]).fetchall()
+        for name, _definition in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.execute("SET session_replication_role = replica")  # no foreign key trigger queue for COPY
+        prev_hash = chain.GENESIS
+        columns = ("id", "occurred_at", "action", "status", "failure_reason", "actor_email", "customer_name",
+                   "customer_tenant_id", "resource_type", "resource_id", "old_value", "new_value", "source",
+                   "request_id", "correlation_id", "client_ip", "prev_hash", "entry_hash")
+        with conn.cursor() as cursor, cursor.copy(f"COPY {TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
+            chunk = 100_000
+            for first in range(0, entries, chunk):
+                count = min(chunk, entries - first)
+                actions = rng.choices(codes, weights, k=count)
+                lines = []
+                for offset in range(count):
+                    n = first + offset
+                    action = actions[offset]
+                    failed = rng.random() < 0.03
+                    name, tenant = ("", None) if rng.random() < 0.02 else rng.choice(companies)
+                    roll = rng.random()
+                    source = "web" if roll < 0.75 else "api" if roll < 0.95 else "system"
+                    if resource_types[action] == "self_serve_policy":
+                        resource_id = rng.choice(["AzureReservations", "AzureSavingsPlan"])
+                        granted = {"permissions": [{"action": "Purchase", "resource": resource_id}]}
+                        old, new = ({"permissions": []}, granted) if action.startswith("create") else (
+                            granted, {"permissions": []})
+                    else:
+                        resource_id = str(rng.getrandbits(40))
+                        old, new = (None, {"status": "active"}) if action != "update_subscription" else (
+                            {"status": "active"}, {"status": "suspended"})
+                    occurred_at = start + step * n
+                    content = {
+                        "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+                        "action": action, "status": "failed" if failed else "succeeded",
+                        "failure_reason": "Only Admin agents can do this." if failed else "",
+                        "actor_id": None, "actor_email": rng.choice(people), "customer_id": None,
+                        "customer_name": name, "customer_tenant_id": tenant,
+                        "resource_type": resource_types[action], "resource_id": resource_id,
+                        "old_value": old, "new_value": new, "source": source,
+                        "request_id": f"{rng.getrandbits(64):016x}", "correlation_id": "",
+                        "client_ip": None if source == "system" else f"10.{n % 250}.{n % 199}.{n % 97 + 1}",
+                    }
+                    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                    if n < 100:  # the shortcut must give exactly what the portal writes and verifies
+                        assert canonical == chain.canonical({**content, "occurred_at": occurred_at}), n
+                    entry_hash = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+                    lines.append("\t".join(text_field(value) for value in (
+                        n + 1, content["occurred_at"], action, content["status"], content["failure_reason"],
+                        content["actor_email"], name, tenant, content["resource_type"], resource_id,
+                        None if old is None else json.dumps(old), json.dumps(new), source,
+                        content["request_id"], "", content["client_ip"], prev_hash, entry_hash)))
+                    prev_hash = entry_hash
+                copy.write(("\n".join(lines) + "\n").encode())
+                print(f"  loaded {first + count:>11,} entries  {time.perf_counter() - started:7.1f} s",
+                      flush=True)
+        conn.execute("RESET session_replication_role")
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), %s)", [entries])
+        for name, definition in indexes:
+            index_started = time.perf_counter()
+            conn.execute(definition)
+            print(f"  index {name:<32} {time.perf_counter() - index_started:6.1f} s", flush=True)
+        for name, column, target in statistics:
+            conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
+            print(f"  statistics target {target} on {name} column {column}", flush=True)
+        conn.execute(f"VACUUM (ANALYZE) {TABLE}")
+    return time.perf_counter() - started
+
+
+# --- Measuring ----------------------------------------------------------------------------------------
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def signed_in_client():
+    from django.test import Client
+
+    from portal.models import Agent
+
+    operator, _created = Agent.objects.get_or_create(
+        email="bench-operator@partner.example", defaults={"role": Agent.Role.OPERATOR})
+    client = Client()
+    client.force_login(operator)
+    return client, operator
+
+
+def indexes_used(params: dict) -> tuple[str, float]:
+    """The indexes PostgreSQL uses for a first page with these filters, and its own execution time."""
+    import psycopg
+    from django.db import connection
+    from django.http import QueryDict
+
+    from activitylog.forms import ActivityLogFilterForm, keyset_filter
+    from activitylog.models import ActivityLogEntry
+
+    query = QueryDict(mutable=True)
+    query.update({key: value for key, value in params.items() if key != "before"})
+    form = ActivityLogFilterForm(query)
+    assert form.is_valid(), form.errors
+    entries = form.filter(ActivityLogEntry.objects.all())
+    if "before" in params:
+        entries = entries.filter(keyset_filter(params["before"], older=True))
+    sql, sql_params = entries.newest_first()[:51].query.sql_with_params()
+    connection.ensure_connection()
+    with psycopg.ClientCursor(connection.connection) as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, sql_params)
+        [[[plan]]] = cursor.fetchall()
+        if os.environ.get("BENCH_EXPLAIN"):
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
+            print("\n".join("      " + line for [line] in cursor.fetchall()))
+
+    names = []
+
+    def collect(node):
+        if "Index Name" in node:
+            names.append(node["Index Name"])
+        for child in node.get("Plans", []):
+            collect(child)
+    collect(plan["Plan"])
+    return ", ".join(dict.fromkeys(names)) or "(table scan)", plan["Execution Time"]
+
+
+def page_figures(client, label: str, params: dict) -> None:
+    url = "/activity-log/"
+    timings = []
+    for run in range(RUNS + 3):
+        started = time.perf_counter()
+        response = client.get(url, params)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (label, response.status_code)
+        if run >= 3:
+            timings.append(elapsed)
+    shown = response.content.count(b'<tbody class="log-entry')
+    used, db_ms = indexes_used(params)
+    print(f"  {label:<44} p50 {statistics.median(timings):6.1f} ms  p95 {percentile(timings, 0.95):6.1f} ms"
+          f"  ({shown:>2} rows; PostgreSQL {db_ms:6.2f} ms via {used})", flush=True)
+
+
+def measure(entries: int) -> None:
+    from django.db import transaction
+
+    from activitylog import chain
+    from activitylog.models import ActivityLogEntry
+    from activitylog.services import Origin, record
+
+    client, operator = signed_in_client()
+    today = dt.date.today()
+    two_years = {"date_from": (today - dt.timedelta(days=731)).isoformat(), "date_to": today.isoformat()}
+    sample = ActivityLogEntry.objects.filter(customer_name__startswith="Litware 00").order_by("-id").first()
+    rare_agent = "agent07@partner.example"
+
+    print("\nFirst page (50 entries), whole request through Django:")
+    kinds = [
+        ("no filter (default: last 30 days)", {}),
+        ("date range: one week a year ago", {"date_from": (today - dt.timedelta(days=372)).isoformat(),
+                                             "date_to": (today - dt.timedelta(days=365)).isoformat()}),
+        ("date range: two years", two_years),
+        ("customer name substring (one customer)", {**two_years, "customer": sample.customer_name}),
+        ("customer name substring (many customers)", {**two_years, "customer": "litware"}),
+        ("customer name, non-Latin (many)", {**two_years, "customer": "株式会社"}),
+        ("customer tenant id", {**two_years, "customer": str(sample.customer_tenant_id)}),
+        ("action", {**two_years, "action": "delete_customer_purchase_permissions"}),
+        ("performed by", {**two_years, "performed_by": rare_agent}),
+        ("status: failed", {**two_years, "status": "failed"}),
+        ("source: api", {**two_years, "source": "api"}),
+        ("status + action + source", {**two_years, "status": "failed", "source": "api",
+                                      "action": "create_customer_purchase_permissions"}),
+        ("customer + performed by + status (rare)", {**two_years, "customer": "litware",
+                                                     "performed_by": rare_agent, "status": "failed"}),
+        ("every filter at once", {**two_years, "customer": "litware", "performed_by": "agent",
+                                  "status": "succeeded", "source": "web", "action": "create_order"}),
+        ("nothing matches (30 days)", {"customer": "no such customer"}),
+    ]
+    for label, params in kinds:
+        page_figures(client, label, params)
+
+    print("\nA page 1,000 pages (50,000 entries) deep, by keyset:")
+    for label, params in [("two years, no other filter", two_years),
+                          ("two years, source: web", {**two_years, "source": "web"})]:
+        base = ActivityLogEntry.objects.newest_first()
+        if "source" in params:
+            base = base.filter(source=params["source"])
+        deep = base.values_list("occurred_at", "id")[49_999:50_000].first()  # the cursor; OFFSET not timed
+        if deep is None:
+            print(f"  {label}: fewer than 50,000 entries")
+            continue
+        page_figures(client, label, {**params, "before": f"{deep[0].isoformat()}_{deep[1]}"})
+
+    print("\nExport of every entry (a fresh process, through Django's test client):")
+    probe = subprocess.run([sys.executable, __file__, "--export-probe", json.dumps(two_years)],  # noqa: S603
+                           env=os.environ.copy(), check=True, capture_output=True, text=True)
+    figures = json.loads(probe.stdout.strip().splitlines()[-1])
+    print(f"  {figures['rows']:,} rows, {figures['bytes'] / 1e6:,.0f} MB in {figures['seconds']:.1f} s: "
+          f"{figures['rows'] / figures['seconds']:,.0f} rows/s; first bytes after "
+          f"{figures['first_ms']:.0f} ms; peak memory {figures['peak_mb']:.0f} MB "
+          f"(the same process before the export: {figures['before_mb']:.0f} MB)", flush=True)
+
+    print("\nWriting one entry through record(), each in its own transaction, chain included:")
+    timings = []
+    for n in range(2000):
+        started = time.perf_counter()
+        with transaction.atomic():
+            record(action="create_order", actor=operator, origin=Origin.system(f"bench-{n}"),
+                   resource_type="subscription", resource_id=n, new_value={"status": "active"})
+        timings.append((time.perf_counter() - started) * 1000)
+    print(f"  2,000 writes: mean {statistics.mean(timings):.2f} ms, p50 {statistics.median(timings):.2f} ms, "
+          f"p95 {percentile(timings, 0.95):.2f} ms", flush=True)
+
+    print("\nverify_activity_log over the whole chain:")
+    started = time.perf_counter()
+    result = chain.verify()
+    elapsed = time.perf_counter() - started
+    assert result.broken is None, result.broken
+    print(f"  {result.checked:,} entries intact in {elapsed:.1f} s "
+          f"({result.checked / elapsed:,.0f} entries/s)", flush=True)
+
+
+def peak_resident_kb() -> int:
+    """This process's peak resident memory. Not ru_maxrss: Linux carries that over from the parent."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+def export_probe(params: dict) -> None:
+    client, _operator = signed_in_client()
+    before = peak_resident_kb()
+    started = time.perf_counter()
+    response = client.get("/activity-log/export.csv", params)
+    assert response.status_code == 200
+    rows, size, first_ms = -1, 0, None  # the header line is not a row
+    for piece in response.streaming_content:
+        if first_ms is None:
+            first_ms = (time.perf_counter() - started) * 1000
+        rows += piece.count(b"\n")
+        size += len(piece)
+    seconds = time.perf_counter() - started
+    peak = peak_resident_kb()
+    print(json.dumps({"rows": rows, "bytes": size, "seconds": seconds, "first_ms": first_ms,
+                      "peak_mb": peak / 1024, "before_mb": before / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432"),
+                        help="PostgreSQL server URL without a database name (the user must create databases)")
+    parser.add_argument("--explain", action="store_true",
+                        help="print EXPLAIN (ANALYZE, BUFFERS) for each page")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    parser.add_argument("--export-probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.export_probe:
+        setup_django(os.environ["DATABASE_URL"])
+        export_probe(json.loads(args.export_probe))
+        return
+
+    import psycopg
+
+    name = f"bench_log_{args.entries}"
+    url = f"{args.server.rstrip('/')}/{name}"
+    with psycopg.connect(f"{args.server.rstrip('/')}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        print(f"Scratch database {name}: migrating", flush=True)
+        for command in (["migrate"], ["collectstatic", "--no-input"]):
+            subprocess.run([sys.executable, "manage.py", *command, "-v0"],  # noqa: S603
+                           cwd=ROOT, env=django_env(url), check=True)
+        print(f"Loading {args.entries:,} entries over two years with COPY, chained:", flush=True)
+        seconds = load(url, args.entries)
+        print(f"Loaded and indexed in {seconds:.0f} s.", flush=True)
+        if args.explain:
+            os.environ["BENCH_EXPLAIN"] = "1"
+        setup_django(url)
+        measure(args.entries)
+        from django.db import connections
+        connections.close_all()
+    finally:
+        if not args.keep:
+            with psycopg.connect(f"{args.server.rstrip('/')}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
