@@ -7,9 +7,12 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from activitylog.services import Origin
 from api.models import ApiToken
 from api.services import issue_token, revoke_token
 from tests.factories import AgentFactory
+
+BY_TESTS = Origin.system("tests")
 
 
 def test_every_role_creates_a_token_and_sees_it_once(signed_in, any_agent, customer):
@@ -37,8 +40,8 @@ def test_a_token_without_a_name_is_refused(signed_in, admin_agent):
 
 
 def test_the_page_lists_only_my_tokens(signed_in, admin_agent, sales_agent):
-    issue_token(owner=admin_agent, name="mine")
-    issue_token(owner=sales_agent, name="theirs")
+    issue_token(actor=admin_agent, owner=admin_agent, name="mine", origin=BY_TESTS)
+    issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
     response = signed_in(admin_agent).get(reverse("api:tokens"))
     assert [t.name for t in response.context["tokens"]] == ["mine"]
 
@@ -50,7 +53,7 @@ def test_the_page_needs_sign_in(client):
 
 
 def test_i_revoke_my_token_and_it_stops_working(signed_in, admin_agent, customer):
-    token, raw = issue_token(owner=admin_agent, name="script")
+    token, raw = issue_token(actor=admin_agent, owner=admin_agent, name="script", origin=BY_TESTS)
     client = signed_in(admin_agent)
     response = client.post(reverse("api:token_revoke", args=[token.pk]))
     assert response.status_code == HTTPStatus.FOUND
@@ -62,7 +65,7 @@ def test_i_revoke_my_token_and_it_stops_working(signed_in, admin_agent, customer
 
 
 def test_i_cannot_revoke_someone_elses_token(signed_in, admin_agent, sales_agent):
-    token, _raw = issue_token(owner=sales_agent, name="theirs")
+    token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
     response = signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]))
     assert response.status_code == HTTPStatus.NOT_FOUND
     token.refresh_from_db()
@@ -70,7 +73,7 @@ def test_i_cannot_revoke_someone_elses_token(signed_in, admin_agent, sales_agent
 
 
 def test_revoking_needs_a_post(signed_in, admin_agent):
-    token, _raw = issue_token(owner=admin_agent, name="script")
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="script", origin=BY_TESTS)
     assert signed_in(admin_agent).get(reverse("api:token_revoke", args=[token.pk])).status_code == 405
     token.refresh_from_db()
     assert token.revoked_at is None
@@ -96,24 +99,24 @@ def test_the_command_refuses_bad_input(admin_agent, args, message):
 
 
 def test_the_service_refuses_to_revoke_another_agents_token(admin_agent, sales_agent):
-    token, _raw = issue_token(owner=sales_agent, name="theirs")
+    token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
     with pytest.raises(PermissionDenied):
-        revoke_token(actor=admin_agent, token=token)
+        revoke_token(actor=admin_agent, token=token, origin=BY_TESTS)
     token.refresh_from_db()
     assert token.revoked_at is None
 
 
 def test_revoking_twice_changes_nothing_the_second_time(admin_agent):
-    token, _raw = issue_token(owner=admin_agent, name="mine")
-    assert revoke_token(actor=admin_agent, token=token) is True
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="mine", origin=BY_TESTS)
+    assert revoke_token(actor=admin_agent, token=token, origin=BY_TESTS) is True
     first = ApiToken.objects.get(pk=token.pk).revoked_at
-    assert revoke_token(actor=admin_agent, token=token) is False
+    assert revoke_token(actor=admin_agent, token=token, origin=BY_TESTS) is False
     assert ApiToken.objects.get(pk=token.pk).revoked_at == first
 
 
 def test_superusers_see_tokens_in_the_admin_but_cannot_edit_them(client, admin_agent):
     superuser = AgentFactory(email="root@partner.example", is_staff=True, is_superuser=True)
-    token, _raw = issue_token(owner=admin_agent, name="visible")
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="visible", origin=BY_TESTS)
     client.force_login(superuser)
     assert "visible" in client.get(reverse("admin:api_apitoken_changelist")).content.decode()
     assert client.get(reverse("admin:api_apitoken_add")).status_code == HTTPStatus.FORBIDDEN
