@@ -93,7 +93,11 @@ def refusal_reason(exc: PermissionDenied | ValidationError) -> str:
     with translation.override("en"):
         if isinstance(exc, ValidationError):
             return " ".join(str(message) for message in exc.messages)
-        return str(exc.args[0] if exc.args and exc.args[0] else PERMISSION_DENIED)
+        return str(_denial(exc))
+
+
+def _denial(exc: PermissionDenied) -> Any:
+    return exc.args[0] if exc.args and exc.args[0] else PERMISSION_DENIED
 
 
 def refusal_messages(exc: PermissionDenied | ValidationError) -> list[dict]:
@@ -108,7 +112,7 @@ def refusal_messages(exc: PermissionDenied | ValidationError) -> list[dict]:
                   else [error for errors in exc.error_dict.values() for error in errors])
         pairs = [(error.message, error.params or {}) for error in errors]
     else:
-        pairs = [(exc.args[0] if exc.args and exc.args[0] else PERMISSION_DENIED, {})]
+        pairs = [(_denial(exc), {})]
     with translation.override("en"):
         return [_neutral(message, params) for message, params in pairs]
 
