@@ -4,7 +4,8 @@ Each entry stores ``entry_hash = SHA-256(prev_hash + canonical content)``, where
 previous entry's hash in id order (``GENESIS`` for the first entry, or the purge anchor's hash once older
 entries were purged). The canonical content is JSON with sorted keys and no spaces, the time in UTC with
 microseconds and the JSON values normalised through a JSON round trip, so that the same entry read back
-from PostgreSQL or SQLite serialises to the same bytes.
+from PostgreSQL or SQLite serialises to the same bytes. A field added to the content later (see
+OPTIONAL_CONTENT_FIELDS) is left out while null, so entries hashed before it existed still verify.
 
 Writers take one lock (a transaction-level advisory lock on PostgreSQL; SQLite has one writer anyway),
 read the chain head, stamp the time and insert while holding it. So id order is time order is chain order
@@ -34,6 +35,10 @@ CONTENT_FIELDS = (
     "customer_name", "customer_tenant_id", "resource_type", "resource_id", "old_value", "new_value",
     "source", "request_id", "correlation_id", "client_ip",
 )
+# Fields added after entries were already chained: covered only when not null, so that every entry
+# written before a field existed (or without it) keeps the hash it was given.
+OPTIONAL_CONTENT_FIELDS = ("failure_messages",)
+HASHED_FIELDS = CONTENT_FIELDS + OPTIONAL_CONTENT_FIELDS
 
 
 def normalised_json(value):
@@ -60,6 +65,12 @@ def canonical(content: dict) -> str:
         "new_value": normalised_json(content["new_value"]),
         "resource_id": str(content["resource_id"]),
     }
+    for field in OPTIONAL_CONTENT_FIELDS:
+        value = normalised_json(content.get(field))
+        if value is None:
+            fields.pop(field, None)
+        else:
+            fields[field] = value
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       cls=DjangoJSONEncoder)
 
@@ -69,7 +80,8 @@ def digest(prev_hash: str, content: dict) -> str:
 
 
 def content_of(entry) -> dict:
-    return {field: getattr(entry, field) for field in CONTENT_FIELDS}
+    # getattr's default: a migration's historical model may predate an optional field.
+    return {field: getattr(entry, field, None) for field in HASHED_FIELDS}
 
 
 def lock_and_read_head(using: str) -> str:
@@ -126,7 +138,7 @@ class Walk:
 
 
 def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None) -> Walk:
-    """Check rows of (id, prev_hash, entry_hash, *CONTENT_FIELDS) in id order, stopping at the first break.
+    """Check rows of (id, prev_hash, entry_hash, *HASHED_FIELDS) in id order, stopping at the first break.
 
     A row whose own content does not give its hash was altered (or forged with a wrong hash). A row whose
     ``prev_hash`` is not its predecessor's hash follows a removal, unless it links to the entry before its
@@ -135,7 +147,7 @@ def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None) -> Walk:
     result = Walk(head=start_hash, anchor_id=anchor_id)
     expected, before_previous, previous_id = start_hash, None, anchor_id
     for entry_id, prev_hash, entry_hash, *values in rows:
-        if digest(prev_hash, dict(zip(CONTENT_FIELDS, values, strict=True))) != entry_hash:
+        if digest(prev_hash, dict(zip(HASHED_FIELDS, values, strict=True))) != entry_hash:
             result.broken = Break(entry_id, "altered",
                                   "its content or stored hashes were changed after it was written")
             return result
@@ -164,6 +176,6 @@ def verify(using: str = "default", chunk_size: int = 5000) -> Walk:
               .values_list("last_purged_id", "last_purged_hash").first())
     anchor_id, start = anchor if anchor else (None, GENESIS)
     rows = (ActivityLogEntry.objects.using(using).order_by("id")
-            .values_list("id", "prev_hash", "entry_hash", *CONTENT_FIELDS)
+            .values_list("id", "prev_hash", "entry_hash", *HASHED_FIELDS)
             .iterator(chunk_size=chunk_size))
     return walk(rows, start, anchor_id)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import chain
@@ -24,6 +25,8 @@ class Action(models.TextChoices):
     CREATE_ROLE_ASSIGNMENT = "create_role_assignment", _("Create Role Assignment")
     DELETE_ROLE_ASSIGNMENT = "delete_role_assignment", _("Delete Role Assignment")
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
+    CREATE_API_TOKEN = "create_api_token", _("Create API Token")
+    REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
 
 
 class Status(models.TextChoices):
@@ -66,7 +69,12 @@ class ActivityLogEntry(models.Model):
     occurred_at = models.DateTimeField(_("date-time (UTC)"))
     action = models.CharField(_("action"), max_length=64, choices=Action.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    # The reason in English, for audit, the CSV export and the API; failure_messages keeps the same
+    # messages language-neutral (see services.refusal_messages), so the page can show them in the
+    # reader's language. Null on entries that succeeded or were written before it existed.
     failure_reason = models.TextField(_("reason"), blank=True)
+    failure_messages = models.JSONField(_("reason's messages"), null=True, blank=True,
+                                        encoder=DjangoJSONEncoder)
 
     # Who and whom are kept as text as well as links, so the entry reads the same for ever.
     actor = models.ForeignKey(
@@ -144,6 +152,27 @@ class ActivityLogEntry(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status == Status.SUCCEEDED
+
+    @property
+    def reason(self) -> str:
+        """Why the action was refused, in the active language where the messages allow it."""
+        if not self.failure_messages:
+            return self.failure_reason
+        try:
+            return " ".join(_message_text(message) for message in self.failure_messages)
+        except (KeyError, TypeError, ValueError):  # a translation whose placeholders do not fit
+            return self.failure_reason
+
+
+def _message_text(message: dict) -> str:
+    """One stored message (services.refusal_messages) in the active language."""
+    if "message" not in message:
+        return message["text"]
+    translated = set(message.get("translate", ()))
+    params = {key: gettext(value) if key in translated else value
+              for key, value in message.get("params", {}).items()}
+    # As ValidationError formats: only a message that has params is %-formatted.
+    return gettext(message["message"]) % params if params else gettext(message["message"])
 
 
 class ActivityLogAnchor(models.Model):

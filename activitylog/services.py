@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from . import chain
 from .models import Action, ActivityLogAnchor, ActivityLogEntry, Source, Status
@@ -54,6 +56,7 @@ def record(
     new_value: Any = None,
     status: Status = Status.SUCCEEDED,
     failure_reason: str = "",
+    failure_messages: list[dict] | None = None,
 ) -> ActivityLogEntry:
     """Append one entry. Callers write it in the same transaction as the change it describes.
 
@@ -65,6 +68,7 @@ def record(
         action=action,
         status=status,
         failure_reason=failure_reason,
+        failure_messages=failure_messages,
         actor=actor,
         actor_email=actor.email if actor is not None else "",
         customer=customer,
@@ -81,10 +85,49 @@ def record(
     )
 
 
+PERMISSION_DENIED = _("Permission denied.")
+
+
 def refusal_reason(exc: PermissionDenied | ValidationError) -> str:
+    """The refusal in English, whatever language the actor used: the log's language-neutral text."""
+    with translation.override("en"):
+        if isinstance(exc, ValidationError):
+            return " ".join(str(message) for message in exc.messages)
+        return str(_denial(exc))
+
+
+def _denial(exc: PermissionDenied) -> Any:
+    return exc.args[0] if exc.args and exc.args[0] else PERMISSION_DENIED
+
+
+def refusal_messages(exc: PermissionDenied | ValidationError) -> list[dict]:
+    """The refusal's messages, language-neutral, for showing later in the reader's language.
+
+    A translatable (lazy) message is kept as its English msgid, unformatted, with its params: a lazy
+    param (a role's label, say) as its English msgid too, named under "translate". Any other message
+    is kept as the text it is: {"text": ...}.
+    """
     if isinstance(exc, ValidationError):
-        return " ".join(str(message) for message in exc.messages)
-    return str(exc) or "Permission denied."
+        errors = (exc.error_list if not hasattr(exc, "error_dict")
+                  else [error for errors in exc.error_dict.values() for error in errors])
+        pairs = [(error.message, error.params or {}) for error in errors]
+    else:
+        pairs = [(_denial(exc), {})]
+    with translation.override("en"):
+        return [_neutral(message, params) for message, params in pairs]
+
+
+def _neutral(message: Any, params: dict) -> dict:
+    if not isinstance(message, Promise):
+        return {"text": str(message % params if params else message)}
+    stored: dict[str, Any] = {"message": str(message)}
+    if params:
+        stored["params"] = {key: str(value) if isinstance(value, Promise) else value
+                            for key, value in params.items()}
+        lazy = sorted(key for key, value in params.items() if isinstance(value, Promise))
+        if lazy:
+            stored["translate"] = lazy
+    return stored
 
 
 @dataclass
@@ -108,7 +151,7 @@ def refusals_recorded(
     try:
         yield attempt
     except (PermissionDenied, ValidationError) as exc:
-        reason = refusal_reason(exc)
+        reason, messages = refusal_reason(exc), refusal_messages(exc)
         with transaction.atomic():
             for failed in attempt.entries:
                 record(
@@ -117,6 +160,7 @@ def refusals_recorded(
                     customer=attempt.customer,
                     status=Status.FAILED,
                     failure_reason=reason,
+                    failure_messages=messages,
                     **failed,
                 )
         raise

@@ -94,6 +94,8 @@ EXPORT_COLUMNS = [
     (gettext_lazy("Action"), lambda e: e.get_action_display()),
     (gettext_lazy("Action code"), lambda e: e.action),
     (gettext_lazy("Status"), lambda e: e.get_status_display()),
+    # The stored English text, on both paths, as the API gives it: an export is a record to compare and
+    # pass on, and COPY cannot format each row's messages in the reader's language (the page does).
     (gettext_lazy("Reason"), lambda e: e.failure_reason),
     (gettext_lazy("Performed by"), lambda e: e.actor_email),
     (gettext_lazy("Affected customer"), lambda e: e.customer_name),

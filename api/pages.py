@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activitylog.services import Origin
 from customers.views import posted
 
 from .forms import ApiTokenForm
@@ -24,8 +25,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(posted(request))
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _token, new_token = issue_token(owner=request.user, name=form.cleaned_data["name"],
-                                        expires_at=form.expires_at())
+        _token, new_token = issue_token(actor=request.user, owner=request.user,
+                                        name=form.cleaned_data["name"], expires_at=form.expires_at(),
+                                        origin=Origin.from_request(request))
         form = ApiTokenForm()
     return render(request, "api/tokens.html", {
         "form": form, "new_token": new_token, "nav": "api",
@@ -36,7 +38,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, owner=request.user)
-    if revoke_token(actor=request.user, token=token):
+    if revoke_token(actor=request.user, token=token, origin=Origin.from_request(request)):
         messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
     return redirect("api:tokens")
 

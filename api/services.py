@@ -7,6 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from activitylog import chain
+from activitylog.models import Action
+from activitylog.services import Origin, record, refusals_recorded
 from portal.models import Agent
 
 from .models import ApiToken, digest
@@ -14,30 +17,59 @@ from .models import ApiToken, digest
 # Writing last_used_at on every request would add a write to every read; a minute is precise enough.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 REVOKE_REFUSED = _("You can revoke only your own tokens.")
+CREATE_REFUSED = _("You can create tokens only for yourself.")
 
 
-def issue_token(*, owner: Agent, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
-    """A new token for its owner; returns it with the secret, which is never shown again."""
-    while True:
-        prefix, secret, raw = ApiToken.new_secret()
-        if not ApiToken.objects.filter(prefix=prefix).exists():
-            break
-    token = ApiToken.objects.create(
-        owner=owner, name=name, prefix=prefix, secret_hash=digest(secret), expires_at=expires_at
-    )
+RESOURCE_TYPE = "api_token"
+
+
+def _token_value(token: ApiToken) -> dict:
+    """What the log keeps of a token: never its secret or the secret's hash."""
+    return {"name": token.name, "owner": token.owner.email,
+            "expires_at": chain.utc_text(token.expires_at) if token.expires_at else None,
+            "revoked_at": chain.utc_text(token.revoked_at) if token.revoked_at else None}
+
+
+def issue_token(
+    *, actor: Agent | None, owner: Agent, name: str, origin: Origin, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for its owner, logged as Create API Token; returns it with the secret, shown only once.
+
+    ``actor`` is who asked: the owner on the web, None for the create_api_token command (run on the
+    server by someone the portal does not know).
+    """
+    if actor is not None and actor.pk != owner.pk:
+        raise PermissionDenied(CREATE_REFUSED)
+    with transaction.atomic():
+        while True:
+            prefix, secret, raw = ApiToken.new_secret()
+            if not ApiToken.objects.filter(prefix=prefix).exists():
+                break
+        token = ApiToken.objects.create(
+            owner=owner, name=name, prefix=prefix, secret_hash=digest(secret), expires_at=expires_at
+        )
+        record(action=Action.CREATE_API_TOKEN, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
+               resource_id=token.prefix, new_value=_token_value(token))
     return token, raw
 
 
-@transaction.atomic
-def revoke_token(*, actor: Agent, token: ApiToken) -> bool:
-    """Revoke one of the actor's own tokens. Returns whether it was still usable."""
-    locked = ApiToken.objects.select_for_update().get(pk=token.pk)
-    if locked.owner_id != actor.pk:
-        raise PermissionDenied(REVOKE_REFUSED)
-    if locked.revoked_at is not None:
-        return False
-    locked.revoked_at = timezone.now()
-    locked.save(update_fields=["revoked_at"])
+def revoke_token(*, actor: Agent, token: ApiToken, origin: Origin) -> bool:
+    """Revoke one of the actor's own tokens, logged as Revoke API Token. Returns whether it was usable.
+
+    Revoking another agent's token is refused, and the refusal logged as Failed.
+    """
+    with refusals_recorded(actor=actor, origin=origin, action=Action.REVOKE_API_TOKEN,
+                           resource_type=RESOURCE_TYPE, resource_id=token.prefix), transaction.atomic():
+        locked = ApiToken.objects.select_for_update().select_related("owner").get(pk=token.pk)
+        if locked.owner_id != actor.pk:
+            raise PermissionDenied(REVOKE_REFUSED)
+        if locked.revoked_at is not None:
+            return False
+        before = _token_value(locked)
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        record(action=Action.REVOKE_API_TOKEN, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
+               resource_id=locked.prefix, old_value=before, new_value=_token_value(locked))
     return True
 
 

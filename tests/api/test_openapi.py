@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from activitylog.services import Origin
 from api import urls as api_urls
 from api.openapi import EXAMPLE_CUSTOMER
 from api.services import issue_token
@@ -85,7 +86,8 @@ def fuzz_headers(db, settings, wsgi_in_test_transaction):
     type(customer).objects.filter(pk=customer.pk).update(tenant_id=uuid.UUID(EXAMPLE_CUSTOMER))
     customer.refresh_from_db()
     PurchasePermissionFactory(customer=customer, resource=Resource.AZURE_RESERVATIONS)
-    _token, raw = issue_token(owner=AgentFactory(email="fuzz@partner.example"), name="fuzz")
+    _token, raw = issue_token(actor=None, owner=AgentFactory(email="fuzz@partner.example"), name="fuzz",
+                             origin=Origin.system("tests"))
     return {"Authorization": f"Bearer {raw}"}
 
 
@@ -105,7 +107,8 @@ def test_fuzz_finds_no_server_error_and_no_response_outside_the_document(case, f
 
 def test_every_success_response_matches_the_document(db, wsgi_in_test_transaction, admin_agent, customer):
     """A script's whole journey, each answer validated against the served document's schemas."""
-    _token, raw = issue_token(owner=admin_agent, name="journey")
+    _token, raw = issue_token(actor=admin_agent, owner=admin_agent, name="journey",
+                              origin=Origin.system("tests"))
     auth = {"Authorization": f"Bearer {raw}"}
     policy_id = f"{PARTNER}_{customer.tenant_id}"
 

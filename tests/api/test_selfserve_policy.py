@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from activitylog.models import Action, ActivityLogEntry, Source, Status
+from activitylog.services import Origin
 from api.models import ApiToken
 from api.services import issue_token
 from permissions.models import PurchasePermission, Resource
@@ -48,7 +49,8 @@ def test_a_signed_in_browser_session_is_not_enough(signed_in, admin_agent, custo
 
 @pytest.mark.parametrize("spoil", ["unknown", "revoked", "expired", "inactive_owner", "wrong_secret"])
 def test_unusable_tokens_get_401(client, admin_agent, customer, spoil):
-    token, raw = issue_token(owner=admin_agent, name="script")
+    token, raw = issue_token(actor=admin_agent, owner=admin_agent, name="script",
+                             origin=Origin.system("tests"))
     if spoil == "unknown":
         raw = "csp_00000000_" + "x" * 43
     elif spoil == "revoked":
@@ -74,7 +76,8 @@ def test_a_used_token_records_when_it_was_last_used(admin_api, customer):
 
 
 def test_the_database_keeps_only_a_hash_of_the_secret(admin_agent):
-    token, raw = issue_token(owner=admin_agent, name="script")
+    token, raw = issue_token(actor=admin_agent, owner=admin_agent, name="script",
+                             origin=Origin.system("tests"))
     secret = raw.split("_", 2)[2]
     stored = ApiToken.objects.filter(pk=token.pk).values().get()
     assert all(secret not in str(value) for value in stored.values())

@@ -1,3 +1,4 @@
+import html
 import re
 from io import StringIO
 
@@ -6,6 +7,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
 
 from activitylog.models import Action, ActivityLogEntry, Source, Status
 from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
@@ -235,3 +238,21 @@ def test_it_refuses_when_a_demo_agent_already_exists(demo_password):
     assert Agent.objects.count() == 1
     assert not Customer.objects.exists()
     assert not ActivityLogEntry.objects.exists()
+
+
+def test_its_refusals_read_in_the_readers_language(demo_password, client):
+    seed()
+    failed = list(ActivityLogEntry.objects.filter(status=Status.FAILED))
+    assert failed and all(entry.failure_messages for entry in failed)
+
+    with translation.override("id"):
+        indonesian = {entry.reason for entry in failed}
+    with translation.override("en"):
+        english = {entry.reason for entry in failed}
+    assert english == {entry.failure_reason for entry in failed}
+    assert not indonesian & english
+    client.force_login(Agent.objects.get(email="operator@partner.example"))
+    page = client.get(reverse("activitylog:list"), {"status": "failed"}, HTTP_ACCEPT_LANGUAGE="id")
+    shown = html.unescape(page.content.decode())
+    assert all(reason in shown for reason in indonesian)
+    assert not any(reason in shown for reason in english)

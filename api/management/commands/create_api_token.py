@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from activitylog.services import Origin
 from api.forms import MAX_DAYS, ApiTokenForm
 from portal.models import Agent
 
@@ -27,5 +28,7 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(" ".join(f"{field}: {' '.join(errors)}"
                                         for field, errors in form.errors.items()))
-        _token, raw = issue_token(owner=agent, name=form.cleaned_data["name"], expires_at=form.expires_at())
+        # Logged as the system's doing, for the agent named in its new value: who ran it is not known.
+        _token, raw = issue_token(actor=None, owner=agent, name=form.cleaned_data["name"],
+                                  expires_at=form.expires_at(), origin=Origin.system("create_api_token"))
         self.stdout.write(raw)
