@@ -7,7 +7,8 @@
 Creates a scratch PostgreSQL database bench_log_<N> (dropped and recreated; dropped again at the end
 unless --keep), migrates it, bulk-loads N entries with COPY (indexes dropped first and rebuilt after),
 spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain,
-then prints, with production settings and DEBUG off:
+fills the customer names table as the trigger would have (COPY here fires none), then prints, with
+production settings and DEBUG off:
 
 - for each kind of filter, the first page's p50 / p95 (the whole page through Django's test client:
   middleware, query, template) and the indexes PostgreSQL used;
