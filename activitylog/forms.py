@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 
 DEFAULT_DAYS = 30
+# Up to this many customers matching a name are filtered by their tenant ids; more, by the name itself.
+FEW_CUSTOMERS = 20
 
 
 class DateInput(forms.DateInput):
@@ -69,7 +71,7 @@ class ActivityLogFilterForm(forms.Form):
             try:
                 entries = entries.filter(customer_tenant_id=uuid.UUID(customer))
             except ValueError:
-                entries = entries.filter(customer_name__icontains=customer)
+                entries = entries.filter(customer_named(customer))
         if performed_by := data["performed_by"].strip():
             if connection.vendor == "postgresql":
                 entries = entries.filter(actor_email__in=actor_emails_containing(performed_by))
@@ -107,6 +109,47 @@ def actor_emails_containing(text: str) -> list[str]:
                 SELECT email FROM emails WHERE upper(email) LIKE upper(%s)""",  # noqa: S608 (our table)
             [pattern])
         return [email for (email,) in cursor.fetchall()]
+
+
+def customer_named(text: str) -> Q:
+    """Entries whose customer name contains ``text``, ignoring case: exactly customer_name__icontains.
+
+    On PostgreSQL, when the names of only a few customers match, the same entries are asked for by those
+    customers' tenant ids (and by the name too if a tenant's entries also carry a name that does not
+    match, as after a rename), so that a page walks activity_tenant_time_idx in time order and stops
+    after one page. When many customers match, the name alone: walking the time index finds a page soon.
+    """
+    contains = Q(customer_name__icontains=text)
+    if connection.vendor != "postgresql":
+        return contains
+    found = customers_named(text)
+    if found is None:
+        return contains
+    tenants = Q(customer_tenant_id__in=list(found))
+    return tenants if all(found.values()) else tenants & contains
+
+
+def customers_named(text: str) -> dict[uuid.UUID, bool] | None:
+    """The tenant ids whose entries carry a name containing ``text`` (PostgreSQL), each with whether
+    every name its entries carry contains it; None when more than FEW_CUSTOMERS match, or when a
+    matching name has no tenant id.
+
+    Read from activitylog_customer_name (migration 0006), every (tenant id, name) pair in the log.
+    """
+    pattern = "%" + connection.ops.prep_for_like_query(text) + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT m.customer_tenant_id,
+                      (SELECT bool_and(upper(o.customer_name::text) LIKE upper(%s))
+                       FROM activitylog_customer_name o WHERE o.customer_tenant_id = m.customer_tenant_id)
+               FROM (SELECT DISTINCT customer_tenant_id FROM activitylog_customer_name
+                     WHERE upper(customer_name::text) LIKE upper(%s)) m
+               LIMIT %s""",
+            [pattern, pattern, FEW_CUSTOMERS + 1])
+        rows = cursor.fetchall()
+    if len(rows) > FEW_CUSTOMERS or any(tenant is None for tenant, _every in rows):
+        return None
+    return dict(rows)
 
 
 def keyset_filter(cursor: str, *, older: bool) -> Q:

@@ -7,7 +7,8 @@
 Creates a scratch PostgreSQL database bench_log_<N> (dropped and recreated; dropped again at the end
 unless --keep), migrates it, bulk-loads N entries with COPY (indexes dropped first and rebuilt after),
 spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain,
-then prints, with production settings and DEBUG off:
+fills the customer names table as the trigger would have (COPY here fires none), then prints, with
+production settings and DEBUG off:
 
 - for each kind of filter, the first page's p50 / p95 (the whole page through Django's test client:
   middleware, query, template) and the indexes PostgreSQL used;
@@ -21,6 +22,7 @@ then prints, with production settings and DEBUG off:
 import argparse
 import datetime as dt
 import hashlib
+import importlib
 import json
 import os
 import random
@@ -166,6 +168,10 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
                 print(f"  loaded {first + count:>11,} entries  {time.perf_counter() - started:7.1f} s",
                       flush=True)
         conn.execute("RESET session_replication_role")
+        # COPY under the replica role fires no triggers: add the customer names as the trigger would have.
+        names = importlib.import_module("activitylog.migrations.0006_customer_names")
+        [schema] = conn.execute("SELECT quote_ident(current_schema())").fetchone()
+        conn.execute(names.BACKFILL.format(schema=schema, entries=TABLE, names=names.NAMES))
         conn.execute(f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), %s)", [entries])
         for name, definition in indexes:
             index_started = time.perf_counter()
@@ -175,6 +181,7 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
             conn.execute(f'ALTER INDEX "{name}" ALTER COLUMN {column} SET STATISTICS {target}')
             print(f"  statistics target {target} on {name} column {column}", flush=True)
         conn.execute(f"VACUUM (ANALYZE) {TABLE}")
+        conn.execute(f"ANALYZE {names.NAMES}")
     return time.perf_counter() - started
 
 
@@ -200,6 +207,7 @@ def signed_in_client():
 def indexes_used(params: dict) -> tuple[str, float]:
     """The indexes PostgreSQL uses for a first page with these filters, and its own execution time."""
     import psycopg
+    from django.core.exceptions import EmptyResultSet
     from django.db import connection
     from django.http import QueryDict
 
@@ -213,7 +221,10 @@ def indexes_used(params: dict) -> tuple[str, float]:
     entries = form.filter(ActivityLogEntry.objects.all())
     if "before" in params:
         entries = entries.filter(keyset_filter(params["before"], older=True))
-    sql, sql_params = entries.newest_first()[:51].query.sql_with_params()
+    try:
+        sql, sql_params = entries.newest_first()[:51].query.sql_with_params()
+    except EmptyResultSet:  # the filters rule out every entry before any query is made
+        return "(no query)", 0.0
     connection.ensure_connection()
     with psycopg.ClientCursor(connection.connection) as cursor:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, sql_params)
@@ -269,6 +280,7 @@ def measure(entries: int) -> None:
                                              "date_to": (today - dt.timedelta(days=365)).isoformat()}),
         ("date range: two years", two_years),
         ("customer name substring (one customer)", {**two_years, "customer": sample.customer_name}),
+        ("customer name substring (five customers)", {**two_years, "customer": "Litware 00"}),
         ("customer name substring (many customers)", {**two_years, "customer": "litware"}),
         ("customer name, non-Latin (many)", {**two_years, "customer": "株式会社"}),
         ("customer tenant id", {**two_years, "customer": str(sample.customer_tenant_id)}),

@@ -35,6 +35,8 @@ USERS_QUERIES = 5
 # Session + agent, one page of entries; on PostgreSQL also SET LOCAL plan_cache_mode inside a transaction
 # (here a savepoint and its release), so that the page is planned for its filters' values.
 ACTIVITY_LOG_QUERIES = 3 if connection.vendor != "postgresql" else 6
+# On PostgreSQL a customer name is first looked up among the log's customers (activitylog.forms).
+CUSTOMER_NAME_QUERIES = 0 if connection.vendor != "postgresql" else 1
 # Session + agent, the count for the pager, one page of customers.
 CUSTOMER_LIST_QUERIES = 4
 
@@ -140,7 +142,7 @@ def test_the_activity_log_page_runs_a_fixed_number_of_queries(client, operator, 
     log_many(entries, customer=customer, actor=admin_agent)
     client.force_login(operator)
 
-    with django_assert_num_queries(ACTIVITY_LOG_QUERIES):
+    with django_assert_num_queries(ACTIVITY_LOG_QUERIES + CUSTOMER_NAME_QUERIES * ("customer" in params)):
         response = client.get(reverse("activitylog:list"), params)
 
     assert response.status_code == 200
