@@ -169,7 +169,7 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
                       flush=True)
         conn.execute("RESET session_replication_role")
         # COPY under the replica role fires no triggers: add the customer names as the trigger would have.
-        names = importlib.import_module("activitylog.migrations.0006_customer_names")
+        names = importlib.import_module("activitylog.migrations.0007_customer_names")
         [schema] = conn.execute("SELECT quote_ident(current_schema())").fetchone()
         conn.execute(names.BACKFILL.format(schema=schema, entries=TABLE, names=names.NAMES))
         conn.execute(f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), %s)", [entries])

@@ -74,7 +74,7 @@ def run(template):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("activitylog", "0005_filter_indexes"),
+        ("activitylog", "0006_failure_messages_api_token_actions"),
     ]
 
     operations = [
