@@ -77,7 +77,8 @@ def origin() -> Origin:
 @pytest.fixture
 def needs_postgres(db) -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks, concurrent connections); SQLite runs one writer")
+        pytest.skip("needs PostgreSQL: it tests row locks between concurrent connections, triggers or a "
+                    "PostgreSQL-only lookup, which SQLite does not have")
 
 
 @pytest.fixture
