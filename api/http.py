@@ -16,7 +16,6 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -37,11 +36,9 @@ def json_response(data, status: HTTPStatus = HTTPStatus.OK, headers=None) -> Jso
 
 
 def json_time(moment: dt.datetime | None) -> str | None:
-    """UTC, ISO 8601 with a Z, as Partner Center writes times. A naive time is taken as UTC."""
+    """UTC, ISO 8601 with a Z, as Partner Center writes times."""
     if moment is None:
         return None
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -98,7 +98,8 @@ def customer_account(tenant_id):
     tenant = Customer._meta.get_field("tenant_id").get_db_prep_value(tenant_id, connection)
     customer = next(iter(Customer.objects.raw(sql, [*params, tenant])), None)
     if customer is not None:
-        # Raw columns come back as the driver gives them (SQLite: 0/1 and text).
+        # Raw columns come back as the driver gives them (SQLite: 0/1, and times as text or as
+        # naive datetimes in UTC); callers get booleans and aware datetimes on every database.
         customer.has_azure_subscription = bool(customer.has_azure_subscription)
         customer.has_owner = bool(customer.has_owner)
         for resource in Resource:
@@ -106,9 +107,9 @@ def customer_account(tenant_id):
             changed_at = getattr(customer, f"last_changed_at_{resource}")
             if isinstance(changed_at, str):
                 changed_at = parse_datetime(changed_at)
-                if timezone.is_naive(changed_at):
-                    changed_at = timezone.make_aware(changed_at, dt.UTC)
-                setattr(customer, f"last_changed_at_{resource}", changed_at)
+            if changed_at is not None and timezone.is_naive(changed_at):
+                changed_at = timezone.make_aware(changed_at, dt.UTC)
+            setattr(customer, f"last_changed_at_{resource}", changed_at)
     return customer
 
 

@@ -1,14 +1,18 @@
 """Who may do what (PRODUCT.md's capability table), and when a customer is ready to buy itself."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
+from activitylog.models import ActivityLogEntry
 from activitylog.policies import can_view_activity_log
 from customers.models import Customer, RoleAssignment, Subscription
 from customers.policies import can_manage_customers
-from permissions.models import customer_account
+from permissions.models import Resource, customer_account
 from permissions.policies import can_change_purchase_permissions, purchase_readiness, readiness_of
+from permissions.services import set_purchase_permissions
 from portal.models import Agent
 
 from ..factories import AgentFactory, CustomerFactory, RoleAssignmentFactory, SubscriptionFactory
@@ -154,3 +158,16 @@ def test_readiness_takes_one_query_however_many_subscriptions_and_roles(django_a
 
     with django_assert_num_queries(1):
         assert purchase_readiness(customer).ready is False
+
+
+def test_the_account_query_gives_each_last_change_as_an_aware_utc_time(admin_agent, customer, origin):
+    """On every database, so no caller (the Account page, the API's JSON) has to guess a zone."""
+    set_purchase_permissions(actor=admin_agent, customer=customer, origin=origin,
+                             allowed={Resource.AZURE_SAVINGS_PLAN: True})
+    written = ActivityLogEntry.objects.get().occurred_at
+
+    account = customer_account(customer.tenant_id)
+
+    assert account.last_changed_at_AzureSavingsPlan == written
+    assert account.last_changed_at_AzureSavingsPlan.utcoffset() == dt.timedelta(0)
+    assert account.last_changed_at_AzureReservedInstances is None
