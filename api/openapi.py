@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from permissions.models import Resource
+from permissions.models import PURCHASE, Resource, policy_permissions
 
 from . import audit, customers_json, errors
 from .paging import HEADER as CONTINUATION
@@ -46,7 +46,7 @@ def _collection(item: str, *, seek: bool) -> dict:
 def _schemas(partner: str) -> dict:
     permission = {
         "type": "object", "required": ["resource", "action"],
-        "properties": {"resource": {"enum": Resource.values}, "action": {"const": "Purchase"}},
+        "properties": {"resource": {"enum": Resource.values}, "action": {"const": PURCHASE}},
     }
     permissions = {"type": "array", "items": _ref("Permission"), "maxItems": len(Resource.values),
                    "uniqueItems": True}
@@ -79,7 +79,7 @@ def _schemas(partner: str) -> dict:
             "example": {
                 "selfServeEntity": {"selfServeEntityType": "customer", "tenantID": EXAMPLE_CUSTOMER},
                 "grantor": {"grantorType": "billToPartner", "tenantID": partner},
-                "permissions": [{"resource": resource, "action": "Purchase"} for resource in Resource.values],
+                "permissions": policy_permissions(Resource.values),
             },
         },
         "SelfServePolicyUpdate": {

@@ -8,11 +8,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from permissions.models import PurchasePermission, Resource
+from permissions.models import PURCHASE, PurchasePermission, Resource, policy_permissions
 
 from .errors import bad_request, policy_id_invalid
 
-ACTION = "Purchase"
 ENTITY_TYPE = "customer"
 GRANTOR_TYPE = "billToPartner"
 OBJECT_TYPE = "SelfServePolicy"
@@ -60,8 +59,8 @@ class PolicyState:
         return bool(self.rows)
 
     @property
-    def resources(self) -> list[str]:
-        return [resource for resource in Resource.values if resource in {r for _pk, r, _at in self.rows}]
+    def resources(self) -> set[str]:
+        return {resource for _pk, resource, _at in self.rows}
 
     @property
     def etag(self) -> str:
@@ -75,7 +74,7 @@ class PolicyState:
             "id": policy_id(self.customer),
             "selfServeEntity": {"selfServeEntityType": ENTITY_TYPE, "tenantID": str(self.customer.tenant_id)},
             "grantor": {"grantorType": GRANTOR_TYPE, "tenantID": str(partner_tenant_id())},
-            "permissions": [{"resource": resource, "action": ACTION} for resource in self.resources],
+            "permissions": policy_permissions(self.resources),
             "attributes": {"etag": self.etag, "objectType": OBJECT_TYPE},
         }
 
@@ -111,7 +110,7 @@ def parse_permissions(body: dict) -> set[str]:
                 _("permissions[%(index)s].resource must be one of: %(choices)s.")
                 % {**where, "choices": ", ".join(Resource.values)},
             )
-        if action != ACTION:
+        if action != PURCHASE:
             raise bad_request("unknown_action",
                               _("permissions[%(index)s].action must be \"Purchase\".") % where)
         if resource in wanted:

@@ -16,6 +16,16 @@ class Resource(models.TextChoices):
     AZURE_SAVINGS_PLAN = "AzureSavingsPlan", _("Azure savings plans")
 
 
+# Partner Center's one action on a self-serve permission.
+PURCHASE = "Purchase"
+
+
+def policy_permissions(resources) -> list[dict]:
+    """Resources as Partner Center's SelfServePolicy lists them, in Resource order."""
+    return [{"resource": resource, "action": PURCHASE}
+            for resource in Resource.values if resource in resources]
+
+
 class PurchasePermission(models.Model):
     """A customer may buy this resource itself. The row exists exactly while that is allowed."""
 

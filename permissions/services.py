@@ -9,7 +9,7 @@ from activitylog.services import Origin, record, refusals_recorded
 from customers.models import Customer
 from portal.models import Agent
 
-from .models import PurchasePermission, Resource
+from .models import PURCHASE, PurchasePermission, Resource, policy_permissions
 from .policies import CHANGE_REFUSED, can_change_purchase_permissions, purchase_readiness
 
 RESOURCE_TYPE = "self_serve_policy"
@@ -17,13 +17,7 @@ RESOURCE_TYPE = "self_serve_policy"
 
 def _policy_value(resources) -> dict:
     """The customer's permissions as Partner Center's SelfServePolicy lists them."""
-    return {
-        "permissions": [
-            {"resource": resource, "action": "Purchase"}
-            for resource in Resource.values
-            if resource in resources
-        ]
-    }
+    return {"permissions": policy_permissions(resources)}
 
 
 def _entry(resource: Resource, allowed: bool) -> dict:
@@ -31,7 +25,7 @@ def _entry(resource: Resource, allowed: bool) -> dict:
         "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
         "resource_type": RESOURCE_TYPE,
         "resource_id": resource,
-        "new_value": {"resource": resource, "action": "Purchase", "allowed": allowed},
+        "new_value": {"resource": resource, "action": PURCHASE, "allowed": allowed},
     }
 
 
