@@ -134,7 +134,7 @@ def customers_named(text: str) -> dict[uuid.UUID, bool] | None:
     every name its entries carry contains it; None when more than FEW_CUSTOMERS match, or when a
     matching name has no tenant id.
 
-    Read from activitylog_customer_name (migration 0006), every (tenant id, name) pair in the log.
+    Read from activitylog_customer_name (migration 0007), every (tenant id, name) pair in the log.
     """
     pattern = "%" + connection.ops.prep_for_like_query(text) + "%"
     with connection.cursor() as cursor:
