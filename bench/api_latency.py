@@ -64,9 +64,8 @@ print(f"{settings.PARTNER_TENANT_ID}_{customer.tenant_id}")
     return token, policy
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def percentile(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
 def measure(token: str, policy: str, count: int) -> dict[str, list[float]]:
@@ -121,11 +120,11 @@ def main() -> None:
             for kind, values in timings.items():
                 results[kind] += values
                 line.append(f"{kind} median {statistics.median(values):.2f} ms, "
-                            f"p95 {percentile(values, 0.95):.2f} ms, p99 {percentile(values, 0.99):.2f} ms")
+                            f"p95 {percentile(values, 95):.2f} ms, p99 {percentile(values, 99):.2f} ms")
             print(f"  run {run}: " + "; ".join(line))
         for kind, values in results.items():
             print(f"{kind} /v1/SelfServePolicy/{{id}}: median {statistics.median(values):.2f} ms, "
-                  f"p95 {percentile(values, 0.95):.2f} ms over {len(values)} requests")
+                  f"p95 {percentile(values, 95):.2f} ms over {len(values)} requests")
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
