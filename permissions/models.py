@@ -64,26 +64,37 @@ def _account_sql(connection) -> tuple[str, list]:
     own time. Only table and column names from the models are interpolated; values are parameters.
     """
     from activitylog.models import ActivityLogEntry, Status
-    from customers.models import ACTIVE, AzureSubscription, Customer, RoleAssignment, Subscription
+    from customers.models import ACTIVE, AzureSubscription, Customer, CustomerUser, RoleAssignment, Subscription
 
     q = connection.ops.quote_name
     customer, subscription = Customer._meta.db_table, Subscription._meta.db_table
     assignment, permission = RoleAssignment._meta.db_table, PurchasePermission._meta.db_table
-    azure = AzureSubscription._meta.db_table
+    azure, user = AzureSubscription._meta.db_table, CustomerUser._meta.db_table
     log = ActivityLogEntry._meta.db_table
     usable = ("s.customer_id = c.id AND s.offer IN (%s, %s) AND s.status = %s")
     usable_params = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
     # As RoleAssignmentQuerySet.counting_owners(): the customer's own User or Group as Owner, on an
     # active Azure subscription of a usable one (tests/test_queries.py keeps the two equal).
+    owners = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
+              f" LEFT JOIN {azure} a ON a.id = r.azure_subscription_id"
+              f" LEFT JOIN {user} u ON u.id = r.customer_user_id"
+              f" WHERE {usable} AND r.role = %s AND r.principal_type IN (%s, %s)"
+              f" AND (r.azure_subscription_id IS NULL OR a.status = %s)")
+    owner_params = [*usable_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS, ACTIVE]
+    first_owner = " ORDER BY r.principal_type DESC, r.id LIMIT 1"
     columns = [
         f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable}) AS {q('has_azure_subscription')}",  # noqa: S608
-        f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
-        f" LEFT JOIN {azure} a ON a.id = r.azure_subscription_id"
-        f" WHERE {usable} AND r.role = %s AND r.principal_type IN (%s, %s)"
-        f" AND (r.azure_subscription_id IS NULL OR a.status = %s)) AS {q('has_owner')}",
+        f"(SELECT s.friendly_name FROM {subscription} s WHERE {usable} ORDER BY s.id LIMIT 1)"  # noqa: S608
+        f" AS {q('usable_subscription_name')}",
+        f"EXISTS (SELECT 1 {owners}) AS {q('has_owner')}",
+        # Which user, on which Azure subscription: the Account page's checklist names them.
+        f"(SELECT COALESCE(u.display_name, r.principal_name) {owners}{first_owner}) AS {q('owner_name')}",
+        f"(SELECT COALESCE(u.user_principal_name, r.principal_sign_in_name) {owners}{first_owner})"
+        f" AS {q('owner_sign_in_name')}",
+        f"(SELECT COALESCE(a.friendly_name, s.friendly_name) {owners}{first_owner})"
+        f" AS {q('owner_subscription_name')}",
     ]
-    params = [*usable_params, *usable_params, RoleAssignment.Role.OWNER,
-              *RoleAssignment.CUSTOMER_PRINCIPALS, ACTIVE]
+    params = [*usable_params, *usable_params, *owner_params, *owner_params, *owner_params, *owner_params]
     for resource in Resource:
         last_change = (
             f"FROM {log} e WHERE e.customer_id = c.id AND e.resource_type = %s AND e.resource_id = %s"

@@ -46,7 +46,9 @@ if not SIMULATOR_URL and MICROSOFT_CLOUD == "simulated":
     SIMULATOR_URL = (_simulator_url_file.read_text().strip() if _simulator_url_file.exists()
                      else "https://127.0.0.1:8001")
 _MICROSOFT_HOSTS = {
-    "MICROSOFT_LOGIN_URL": ("https://login.microsoftonline.com", "/login"),
+    # The simulator answers its identity platform at the root too (and at /login): MSAL takes an
+    # authority's first path segment as its tenant, so the root makes MSAL see the tenant as with Microsoft.
+    "MICROSOFT_LOGIN_URL": ("https://login.microsoftonline.com", ""),
     "PARTNER_CENTER_URL": ("https://api.partnercenter.microsoft.com", "/partnercenter"),
     "AZURE_MANAGEMENT_URL": ("https://management.azure.com", "/management"),
     "MICROSOFT_GRAPH_URL": ("https://graph.microsoft.com", "/graph"),
