@@ -64,7 +64,14 @@ def _account_sql(connection) -> tuple[str, list]:
     own time. Only table and column names from the models are interpolated; values are parameters.
     """
     from activitylog.models import ActivityLogEntry, Status
-    from customers.models import ACTIVE, AzureSubscription, Customer, CustomerUser, RoleAssignment, Subscription
+    from customers.models import (
+        ACTIVE,
+        AzureSubscription,
+        Customer,
+        CustomerUser,
+        RoleAssignment,
+        Subscription,
+    )
 
     q = connection.ops.quote_name
     customer, subscription = Customer._meta.db_table, Subscription._meta.db_table
