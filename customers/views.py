@@ -12,7 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from activitylog.services import Origin
 from permissions.models import PurchasePermissionState, customer_account
-from permissions.policies import can_change_purchase_permissions, readiness_of
+from permissions.policies import (
+    azure_access_control_url,
+    can_change_purchase_permissions,
+    partner_center_url,
+    readiness_of,
+)
 
 from . import services
 from .forms import (
@@ -24,7 +29,11 @@ from .forms import (
     SubscriptionStatusForm,
 )
 from .models import Customer, RoleAssignment
-from .policies import can_manage_customers
+from .policies import (
+    PARTNER_CENTER_CUSTOMERS_URL,
+    can_manage_customers,
+    written_at_microsoft,
+)
 
 CUSTOMERS_PER_PAGE = 25
 
@@ -72,6 +81,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_add(request: HttpRequest) -> HttpResponse:
+    if written_at_microsoft():
+        require_manager(request)
+        return _at_microsoft(request, None, title=_("Add customer"), url=PARTNER_CENTER_CUSTOMERS_URL,
+                             link=_("Add the customer in Partner Center"))
     form = CustomerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,6 +111,8 @@ def account_context(request: HttpRequest, customer: Customer) -> dict:
         "readiness": readiness,
         "permission_states": states,
         "can_change_permissions": can_change_purchase_permissions(request.user),
+        # Sync now (the Microsoft connection's form): Admin agents, as for every customer write.
+        "can_sync": can_manage_customers(request.user),
     }
 
 
@@ -138,6 +153,14 @@ def users(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     })
 
 
+def _at_microsoft(request, customer, *, title, url, link) -> HttpResponse:
+    """Live mode: this is done at Microsoft; nothing is written here (a POST neither)."""
+    return render(request, "customers/at_microsoft.html", {
+        "customer": customer, "title": title, "microsoft_url": url, "microsoft_link": link,
+        "section": "subscriptions" if customer else None,
+    }, status=409 if request.method == "POST" else 200)
+
+
 def _form_page(request, customer, form, *, title, submit, section, cancel, status=200, intro=""):
     return render(request, "customers/customer_action_form.html", {
         "customer": customer, "form": form, "title": title, "submit_label": submit,
@@ -148,6 +171,11 @@ def _form_page(request, customer, form, *, title, submit, section, cancel, statu
 @require_http_methods(["GET", "POST"])
 def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
+    if written_at_microsoft():
+        require_manager(request)
+        return _at_microsoft(request, customer, title=_("Buy an Azure plan"),
+                             url=partner_center_url(str(customer.tenant_id)),
+                             link=_("Buy it in Partner Center"))
     form = AzurePlanForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -199,6 +227,14 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
 def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
     subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
+    if written_at_microsoft():
+        require_manager(request)
+        azure = subscription.azure_subscriptions.first()
+        return _at_microsoft(
+            request, customer, title=_("Grant the Owner role"),
+            url=azure_access_control_url(str(customer.tenant_id),
+                                         str(azure.azure_subscription_id) if azure else ""),
+            link=_("Grant Owner in the Azure portal (Access control)"))
     form = RoleAssignmentForm(posted(request), customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
