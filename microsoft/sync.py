@@ -479,6 +479,7 @@ class Result:
     counts: Counts
     stats: Stats
     seconds: float
+    correlation_id: str = ""
 
     @property
     def outcome(self) -> str:
@@ -531,7 +532,8 @@ def run_sync(*, customer: str | None = None, client: MicrosoftClient | None = No
     run.counts = counts.as_dict() | {"requests": stats.requests, "throttled": stats.throttled,
                                      "retries": stats.retries, "seconds": round(seconds, 3)}
     run.save(update_fields=["outcome", "finished_at", "counts", "message"])
-    return Result(run=run, counts=counts, stats=stats, seconds=seconds)
+    return Result(run=run, counts=counts, stats=stats, seconds=seconds,
+                  correlation_id=client.correlation_id if client is not None else "")
 
 
 def _run(client, run, counts, origin, lock, only) -> str:
