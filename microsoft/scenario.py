@@ -27,7 +27,8 @@ class Partner:
 
     def document(self) -> dict:
         return {"tenantId": self.tenant_id, "name": self.name, "appId": self.app_id,
-                "appSecret": self.app_secret, "adminAgentsGroupId": ADMIN_AGENTS_GROUP, "staff": self.staff or [{
+                "appSecret": self.app_secret, "adminAgentsGroupId": ADMIN_AGENTS_GROUP,
+                "staff": self.staff or [{
                     "oid": guid(self.tenant_id, "admin"), "userPrincipalName": "admin@partner.example",
                     "displayName": "Partner Admin", "roles": ["AdminAgent"], "groups": [], "mfa": True}]}
 

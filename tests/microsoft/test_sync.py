@@ -46,7 +46,8 @@ def test_a_sync_brings_in_customers_subscriptions_azure_subscriptions_and_owners
     assert sorted(entries.values_list("action", flat=True)) == sorted([
         Action.ADD_CUSTOMER, Action.ADD_SUBSCRIPTION, Action.ADD_AZURE_SUBSCRIPTION,
         Action.CREATE_ROLE_ASSIGNMENT, Action.CREATE_ROLE_ASSIGNMENT])
-    assert set(entries.values_list("actor_email", flat=True)) == {"Microsoft Partner Center", "Microsoft Azure"}
+    performers = set(entries.values_list("actor_email", flat=True))
+    assert performers == {"Microsoft Partner Center", "Microsoft Azure"}
     assert not entries.filter(actor__isnull=False).exists()
     assert result.stats.requests > 0 and result.stats.throttled == 0
 
@@ -111,7 +112,8 @@ def _case(name: str) -> CustomerBuilder:
                        builder.user("Old owner"))
         builder.assign(builder.azure_subscription(builder.subscription()), builder.user("Alex"))
     elif name == "expired only":
-        builder.assign(builder.azure_subscription(builder.subscription(status="expired")), builder.user("Alex"))
+        builder.assign(builder.azure_subscription(builder.subscription(status="expired")),
+                       builder.user("Alex"))
     elif name == "reader only":
         builder.reader(builder.azure_subscription(builder.subscription()), builder.user("Alex"))
     elif name == "disabled azure subscription":
