@@ -98,7 +98,8 @@ def test_a_killed_sync_resumes_safely(microsoft, needs_postgres, settings):
            "PARTNER_CENTER_URL": settings.PARTNER_CENTER_URL,
            "AZURE_MANAGEMENT_URL": settings.AZURE_MANAGEMENT_URL,
            "MICROSOFT_GRAPH_URL": settings.MICROSOFT_GRAPH_URL,
-           "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID, "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
+           "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID,
+           "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
            "PARTNER_TENANT_ID": settings.PARTNER_TENANT_ID, "MICROSOFT_SYNC_PARALLELISM": "1",
            "DJANGO_SECRET_KEY": settings.SECRET_KEY}
     process = subprocess.Popen([sys.executable, "manage.py", "sync_microsoft"], cwd=ROOT, env=env,  # noqa: S603
