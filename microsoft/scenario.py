@@ -4,7 +4,12 @@ them: used by seed_demo to fill the simulator and by the tests. Never used again
 import uuid
 from dataclasses import dataclass, field
 
-from customers.models import AZURE_GLOBAL_OFFER, OWNER_ROLE_DEFINITION, READER_ROLE_DEFINITION
+from customers.models import (  # noqa: F401 - re-exported for scenario builders
+    AZURE_GLOBAL_OFFER,
+    CONTRIBUTOR_ROLE_DEFINITION,
+    OWNER_ROLE_DEFINITION,
+    READER_ROLE_DEFINITION,
+)
 
 AZURE_PLAN_OFFER = "DZH318Z0BPS6:0001:DZH318Z0BML6"
 MICROSOFT_365_OFFER = "CFQ7TTC0LDPB:0001"

@@ -523,6 +523,10 @@ def run_sync(*, customer: str | None = None, client: MicrosoftClient | None = No
     except (MicrosoftError, DatabaseError) as exc:
         _record_error(run, exc)
         outcome, run.message = SyncRun.Outcome.FAILED, str(exc)
+    except Exception as exc:
+        logger.exception("Microsoft sync failed")
+        _record_error(run, exc)
+        outcome, run.message = SyncRun.Outcome.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
         if client is not None:
             client.tokens.save_rotated()
@@ -555,6 +559,11 @@ def _run(client, run, counts, origin, lock, only) -> str:
             counts.errors += 1
             logger.warning("Microsoft sync: customer %s: %s", tenant, exc)
             _record_error(run, exc, tenant=tenant, name=name)
+        except Exception as exc:  # a shape nobody foresaw: this customer's error, the rest go on
+            counts.errors += 1
+            logger.exception("Microsoft sync: customer %s", tenant)
+            _record_error(run, RuntimeError(f"Unexpected {type(exc).__name__} while reading this customer: "
+                                            f"{exc}"), tenant=tenant, name=name)
         lock.beat()
 
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="microsoft-sync") as pool:

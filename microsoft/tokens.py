@@ -10,15 +10,25 @@
 A refresh token Microsoft rotates is kept (encrypted, microsoft.credentials) and never logged.
 """
 
+import random
 import threading
 import time
 from collections import OrderedDict
 
 import msal
+import requests
 from django.conf import settings
 
 from . import credentials
-from .client import AZURE_MANAGEMENT, MICROSOFT_GRAPH, PARTNER_CENTER, CredentialsRefused, MicrosoftError
+from .client import (
+    AZURE_MANAGEMENT,
+    DROPPED,
+    MICROSOFT_GRAPH,
+    PARTNER_CENTER,
+    CredentialsRefused,
+    MicrosoftError,
+    UnavailableError,
+)
 
 # Invalid_grant and its relatives: the refresh token is expired, revoked or lacks MFA; a person must act.
 REFUSED_CREDENTIALS = {"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client"}
@@ -55,6 +65,9 @@ class Tokens:
             except ValueError as exc:
                 raise MicrosoftError(f"The identity platform for tenant {tenant} cannot be used: {exc}",
                                      code="authority") from None
+            except (*DROPPED, requests.RequestException) as exc:
+                raise UnavailableError(f"No answer from the identity platform ({type(exc).__name__}).",
+                                       url=self.login_url) from None
         with self._lock:
             self._apps[tenant] = app
             while len(self._apps) > self._keep_apps:
@@ -95,8 +108,22 @@ class Tokens:
         token = self._cached_token(key)
         if token:
             return token
-        result = self._app(tenant).acquire_token_for_client(scopes=[f"{resource}/.default"])
+        scopes = [f"{resource}/.default"]
+        result = self._ask(lambda: self._app(tenant).acquire_token_for_client(scopes=scopes))
         return self._keep(key, self._check(result, tenant))
+
+    def _ask(self, call) -> dict:
+        """One token request, retried (bounded, with jitter) on a dropped connection, a timeout or a
+        non-JSON answer; then UnavailableError."""
+        for attempt in range(settings.MICROSOFT_MAX_RETRIES + 1):
+            try:
+                return call()
+            except (*DROPPED, requests.RequestException, ValueError) as exc:
+                failure = exc
+                time.sleep(min(30.0, getattr(settings, "MICROSOFT_BACKOFF_SECONDS", 1.0) * 2 ** attempt)
+                           * random.uniform(0.5, 1.5))  # noqa: S311
+        raise UnavailableError(f"No usable answer from the identity platform ({type(failure).__name__}).",
+                               url=self.login_url)
 
     def refresh_token(self) -> str:
         if not self._refresh_token:
@@ -110,8 +137,9 @@ class Tokens:
         token = self._cached_token(key)
         if token:
             return token
-        result = self._app(tenant).acquire_token_by_refresh_token(
-            self.refresh_token(), scopes=[f"{resource}/.default"])
+        refresh_token = self.refresh_token()
+        result = self._ask(lambda: self._app(tenant).acquire_token_by_refresh_token(
+            refresh_token, scopes=[f"{resource}/.default"]))
         result = self._check(result, tenant)
         rotated = result.get("refresh_token")
         with self._lock:

@@ -57,8 +57,13 @@ for _name, (_live, _prefix) in _MICROSOFT_HOSTS.items():
     globals()[_name] = env.str(
         _name, default=_live if MICROSOFT_CLOUD == "live" else SIMULATOR_URL + _prefix
     ).rstrip("/")
-MICROSOFT_APP_ID = env.str("MICROSOFT_APP_ID", default="")
-MICROSOFT_APP_SECRET = env.str("MICROSOFT_APP_SECRET", default="")
+# In simulated mode the demo partner's app (seed_demo --simulator registers it in the simulator); these
+# defaults open nothing at Microsoft. Live mode has no defaults.
+_SIMULATED = MICROSOFT_CLOUD == "simulated"
+MICROSOFT_APP_ID = env.str("MICROSOFT_APP_ID",
+                           default="5b0c2a11-6f0e-4a5e-9d1c-1e2f3a4b5c6d" if _SIMULATED else "")
+MICROSOFT_APP_SECRET = env.str("MICROSOFT_APP_SECRET",
+                               default="simulated-app-secret" if _SIMULATED else "")  # noqa: S105
 # The Secure Application Model refresh token App+User calls need; once redeemed, the rotated one is
 # kept encrypted in the database and this setting is no longer read (manage.py connect_microsoft).
 MICROSOFT_REFRESH_TOKEN = env.str("MICROSOFT_REFRESH_TOKEN", default="")

@@ -245,3 +245,28 @@ def test_a_refused_refresh_token_says_needs_reconnecting_and_writes_nothing(micr
     assert not Subscription.objects.exists()
     assert not ActivityLogEntry.objects.filter(source=Source.MICROSOFT,
                                                action=Action.CREATE_ROLE_ASSIGNMENT).exists()
+
+
+def test_first_connection_adopts_partner_centers_self_serve_policy(microsoft):
+    from permissions.models import PurchasePermission
+
+    adopted, plain = ready_customer("Adopted"), ready_customer("Plain")
+    adopted.self_serve("AzureReservedInstances")
+    microsoft.load([adopted, plain])
+
+    run_sync()
+
+    permission = PurchasePermission.objects.get()
+    assert (str(permission.customer.tenant_id), permission.resource, permission.granted_by) == (
+        adopted.tenant_id, "AzureReservedInstances", None)
+    entry = ActivityLogEntry.objects.get(action=Action.CREATE_PURCHASE_PERMISSION)
+    assert (entry.source, entry.actor_email, entry.resource_id) == (
+        Source.MICROSOFT, "Microsoft Partner Center", "AzureReservedInstances")
+    policy_reads = [r for r in microsoft.sim.control.requests() if "SelfServePolicy" in r["path"]]
+    assert len(policy_reads) == 2  # one per customer, App+User
+    microsoft.sim.control.clear_requests()
+
+    run_sync()  # no longer a first connection: Partner Center's policy is not read again
+
+    assert not [r for r in microsoft.sim.control.requests() if "SelfServePolicy" in r["path"]]
+    assert PurchasePermission.objects.count() == 1
