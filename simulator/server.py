@@ -73,7 +73,7 @@ def fault_response(service: str, kind: str, rule: dict, req: Request) -> Respons
     status = int(kind)
     module = service_for(req.path)[2]
     response = module.error_response(status, req, retry_after=retry_after)
-    if status in (429, 503):
+    if status in (429, 503) and not any(name.lower() == "retry-after" for name, _ in response.headers):
         response.header("Retry-After", str(retry_after))
     return response
 
@@ -237,7 +237,7 @@ def serve(state_dir: Path, *, host: str, port: int, key: str | None) -> None:
         pass
     finally:
         server.shutdown()
-        sim.store.save()
+        sim.store.save(in_process=True)
 
 
 def request_id() -> str:
