@@ -159,7 +159,8 @@ def test_in_live_mode_add_customer_links_to_partner_center_and_writes_nothing(li
     page = client.get(reverse("customers:add"))
     assert page.status_code == 200 and "partner.microsoft.com" in page.text and "Sync now" in page.text
 
-    response = client.post(reverse("customers:add"), {"company_name": "Contoso", "domain": "c.onmicrosoft.com"})
+    response = client.post(reverse("customers:add"),
+                           {"company_name": "Contoso", "domain": "c.onmicrosoft.com"})
 
     assert response.status_code == 409
     assert not Customer.objects.exists()
