@@ -110,7 +110,7 @@ AZURE_GLOBAL_OFFER = "MS-AZR-0145P"
 # Azure's built-in Owner role definition, compared by id, never by name (MICROSOFT.md 2).
 OWNER_ROLE_DEFINITION = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR_ROLE_DEFINITION = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-READER_ROLE_DEFINITION = "acdd72a7-3385-48ef-bd42-f6fdf4356d5e"
+READER_ROLE_DEFINITION = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 ACTIVE = "active"
 
 

@@ -25,6 +25,10 @@ def store_refresh_token(token: str, *, redeemed: bool = False) -> None:
     token = token.strip()
     if not token:
         raise ValueError("An empty refresh token cannot be stored.")
+    from .tokens import forget_all
+
+    if not redeemed:
+        forget_all()
     now = timezone.now()
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=Connection.get().pk)

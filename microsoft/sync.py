@@ -203,6 +203,75 @@ def _quantity(value) -> int:
         return 1
 
 
+# --- what the portal holds already, for a batch of customers ---------------------------------------
+
+BATCH = 50
+
+
+def _subscription_key(subscription_id, offer, offer_id, offer_name, friendly_name, quantity, status):
+    return (subscription_id, str(offer), offer_id, offer_name, friendly_name, quantity, status)
+
+
+class Held:
+    """The mirror rows of a batch of customers, read in four queries, to tell which ones changed."""
+
+    def __init__(self):
+        self.customers, self.subscriptions, self.azure, self.assignments = {}, {}, {}, {}
+
+    @classmethod
+    def load(cls, tenant_ids: list[uuid.UUID]) -> "Held":
+        held = cls()
+        if not tenant_ids:
+            return held
+        by_pk = {}
+        for pk, tenant, name, domain, relationship, synced_at in Customer.objects.filter(
+                tenant_id__in=tenant_ids).values_list("pk", "tenant_id", "company_name", "domain",
+                                                      "relationship", "synced_at"):
+            by_pk[pk] = tenant
+            held.customers[tenant] = (name, domain, relationship, synced_at is not None)
+        for row in Subscription.objects.filter(customer_id__in=by_pk).values_list(
+                "customer_id", "subscription_id", "offer", "offer_id", "offer_name", "friendly_name",
+                "quantity", "status"):
+            held.subscriptions.setdefault(by_pk[row[0]], set()).add(_subscription_key(*row[1:]))
+        for row in AzureSubscription.objects.filter(subscription__customer_id__in=by_pk).values_list(
+                "subscription__customer_id", "azure_subscription_id", "subscription__subscription_id",
+                "friendly_name", "status"):
+            held.azure.setdefault(by_pk[row[0]], set()).add(row[1:])
+        for row in RoleAssignment.objects.filter(
+                subscription__customer_id__in=by_pk, azure_subscription__isnull=False).values_list(
+                "subscription__customer_id", "azure_subscription__azure_subscription_id", "assignment_name",
+                "subscription__subscription_id", "role", "role_definition_id", "principal_id",
+                "principal_type", "principal_name", "principal_sign_in_name"):
+            held.assignments.setdefault(by_pk[row[0]], set()).add(row[1:])
+        return held
+
+    def unchanged(self, snapshot: Snapshot) -> bool:
+        """True when writing the snapshot would change nothing (apply_snapshot would write no row)."""
+        tenant = snapshot.tenant_id
+        profile = (snapshot.company_name, snapshot.domain, snapshot.relationship, True)
+        if self.customers.get(tenant) != profile:  # new, changed, or typed in here and never synced
+            return False
+        subscriptions = self.subscriptions.get(tenant, set())
+        azure_held = self.azure.get(tenant, set())
+        assignments_held = self.assignments.get(tenant, set())
+        wanted_assignments, fetched_azure = set(), set()
+        for data in snapshot.subscriptions:
+            if _subscription_key(data.id, data.offer, data.offer_id, data.offer_name, data.friendly_name,
+                                 data.quantity, data.status) not in subscriptions:
+                return False
+            for azure in data.azure:
+                if (azure.id, data.id, azure.friendly_name, azure.status) not in azure_held:
+                    return False
+                if azure.status != DELETED:
+                    fetched_azure.add(azure.id)
+                for a in azure.assignments:
+                    wanted_assignments.add((azure.id, a.name, data.id, str(RoleAssignment.role_of(
+                        a.role_definition_id)), a.role_definition_id, a.principal_id, a.principal_type,
+                        a.principal_name, a.principal_sign_in_name))
+        on_fetched = {row for row in assignments_held if row[0] in fetched_azure}
+        return on_fetched == wanted_assignments
+
+
 # --- writing one customer -------------------------------------------------------------------------
 
 @dataclass
@@ -547,25 +616,40 @@ def _run(client, run, counts, origin, lock, only) -> str:
     parallelism = max(1, settings.MICROSOFT_SYNC_PARALLELISM)
     pending: deque[tuple[dict, Future]] = deque()
 
-    def settle(item: dict, future: Future) -> None:
-        counts.customers_seen += 1
+    def fail(item: dict, exc: Exception) -> None:
+        counts.errors += 1
         tenant = str((item.get("companyProfile") or {}).get("tenantId") or item.get("id", ""))
         name = str((item.get("companyProfile") or {}).get("companyName") or "")
-        try:
-            apply_snapshot(future.result(), origin=origin, counts=counts)
-        except CredentialsRefused:
-            raise
-        except (MicrosoftError, DatabaseError) as exc:
-            counts.errors += 1
+        if isinstance(exc, MicrosoftError | DatabaseError):
             logger.warning("Microsoft sync: customer %s: %s", tenant, exc)
-            _record_error(run, exc, tenant=tenant, name=name)
-        except Exception as exc:  # a shape nobody foresaw: this customer's error, the rest go on
-            counts.errors += 1
-            logger.exception("Microsoft sync: customer %s", tenant)
-            _record_error(run, RuntimeError(f"Unexpected {type(exc).__name__} while reading this customer: "
-                                            f"{exc}"), tenant=tenant, name=name)
+        else:  # a shape nobody foresaw: this customer's error, the rest go on
+            logger.error("Microsoft sync: customer %s", tenant, exc_info=exc)
+            exc = RuntimeError(f"Unexpected {type(exc).__name__} while reading this customer: {exc}")
+        _record_error(run, exc, tenant=tenant, name=name)
+
+    def settle(batch: list[tuple[dict, Future]]) -> None:
+        """A batch of fetched customers: compared with what the portal holds in a few queries, and only
+        those that changed written, each in its own transaction."""
+        fetched = []
+        for item, future in batch:
+            counts.customers_seen += 1
+            try:
+                fetched.append((item, future.result()))
+            except CredentialsRefused:
+                raise
+            except Exception as exc:
+                fail(item, exc)
+        held = Held.load([snapshot.tenant_id for _item, snapshot in fetched])
+        for item, snapshot in fetched:
+            if held.unchanged(snapshot):
+                continue
+            try:
+                apply_snapshot(snapshot, origin=origin, counts=counts)
+            except Exception as exc:
+                fail(item, exc)
         lock.beat()
 
+    batch_size = max(2 * parallelism, BATCH)
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="microsoft-sync") as pool:
         try:
             for item in items:
@@ -576,10 +660,10 @@ def _run(client, run, counts, origin, lock, only) -> str:
                     known = True
                 pending.append((item, pool.submit(fetch_customer, client, item,
                                                   read_self_serve=adopt and not known)))
-                while len(pending) >= 2 * parallelism:
-                    settle(*pending.popleft())
+                if len(pending) >= batch_size:
+                    settle([pending.popleft() for _ in range(BATCH)])
             while pending:
-                settle(*pending.popleft())
+                settle([pending.popleft() for _ in range(min(BATCH, len(pending)))])
         finally:
             for _item, future in pending:
                 future.cancel()

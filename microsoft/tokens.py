@@ -34,6 +34,18 @@ from .client import (
 REFUSED_CREDENTIALS = {"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client"}
 
 
+# Access tokens outlive one sync (an hour; the sync runs every 15 minutes): kept for the process, newest
+# last, the oldest forgotten past MICROSOFT_TOKEN_CACHE_SIZE. Keyed by where they came from and for what.
+_TOKENS: OrderedDict[tuple, tuple[str, float]] = OrderedDict()
+_TOKENS_LOCK = threading.Lock()
+
+
+def forget_all() -> None:
+    """New credentials: no token obtained with the old ones is used again."""
+    with _TOKENS_LOCK:
+        _TOKENS.clear()
+
+
 class Tokens:
     def __init__(self, *, session, keep_apps: int = 64):
         self.session = session
@@ -41,8 +53,7 @@ class Tokens:
         self.login_url = settings.MICROSOFT_LOGIN_URL
         self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
         self._keep_apps = keep_apps
-        # (tenant, resource, kind) -> (access token, expires at monotonic)
-        self._cached: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._keep_tokens = getattr(settings, "MICROSOFT_TOKEN_CACHE_SIZE", 20000)
         self._lock = threading.Lock()
         # Read once, in the thread that builds the client: fetching threads never touch the database.
         self._refresh_token: str = credentials.refresh_token() or ""
@@ -74,20 +85,24 @@ class Tokens:
                 self._apps.popitem(last=False)
         return app
 
+    def _key(self, tenant: str, resource: str, kind: str) -> tuple:
+        return (self.login_url, settings.MICROSOFT_APP_ID, tenant.lower(), resource, kind)
+
     def _cached_token(self, key) -> str | None:
-        with self._lock:
-            found = self._cached.get(key)
-        if found and found[1] > time.monotonic() + 60:
+        with _TOKENS_LOCK:
+            found = _TOKENS.get(key)
+        if found and found[1] > time.monotonic() + 120:
             return found[0]
         return None
 
     def _keep(self, key, result: dict) -> str:
         token = result["access_token"]
         expires = time.monotonic() + float(result.get("expires_in", 300))
-        with self._lock:
-            self._cached[key] = (token, expires)
-            if len(self._cached) > 4 * self._keep_apps:
-                self._cached.pop(next(iter(self._cached)))
+        with _TOKENS_LOCK:
+            _TOKENS.pop(key, None)
+            _TOKENS[key] = (token, expires)
+            while len(_TOKENS) > self._keep_tokens:
+                _TOKENS.popitem(last=False)
         return token
 
     @staticmethod
@@ -104,7 +119,7 @@ class Tokens:
                    request_id=result.get("correlation_id", ""))
 
     def app_only(self, tenant: str, resource: str) -> str:
-        key = (tenant, resource, "app")
+        key = self._key(tenant, resource, "app")
         token = self._cached_token(key)
         if token:
             return token
@@ -133,7 +148,7 @@ class Tokens:
         return self._refresh_token
 
     def app_user(self, tenant: str, resource: str) -> str:
-        key = (tenant, resource, "user")
+        key = self._key(tenant, resource, "user")
         token = self._cached_token(key)
         if token:
             return token
@@ -158,9 +173,9 @@ class Tokens:
         resource = (PARTNER_CENTER if url.startswith(settings.PARTNER_CENTER_URL)
                     else MICROSOFT_GRAPH if url.startswith(settings.MICROSOFT_GRAPH_URL)
                     else AZURE_MANAGEMENT)
-        with self._lock:
-            for key in [key for key in self._cached if key[1] == resource]:
-                del self._cached[key]
+        with _TOKENS_LOCK:
+            for key in [key for key in _TOKENS if key[3] == resource]:
+                del _TOKENS[key]
 
     def save_rotated(self) -> None:
         """Keep the newest refresh token Microsoft handed out (once per sync, not once per call)."""

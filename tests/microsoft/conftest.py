@@ -1,6 +1,7 @@
 import pytest
 
 from microsoft import credentials
+from microsoft.tokens import forget_all
 from microsoft.scenario import CustomerBuilder, Partner, scenario
 
 PARTNER = Partner(tenant_id="634f6379-a1c5-4f1e-9e39-8b3f5d2c7a10",
@@ -17,6 +18,7 @@ def microsoft(simulator, settings, db):
     settings.MICROSOFT_BACKOFF_SECONDS = 0.02
     settings.MICROSOFT_MAX_RETRIES = 3
     settings.MICROSOFT_SYNC_PARALLELISM = 2
+    forget_all()  # the simulator was reset: no token from an earlier test is used
 
     class Loaded:
         sim = simulator
