@@ -64,7 +64,7 @@ def phase(args) -> dict:
     call_command("migrate", verbosity=0)
     from microsoft import credentials
     from microsoft.sync import run_sync
-    from simulator.testing import Control, Simulator
+    from simulator.testing import Control
 
     url, key, ca = os.environ["BENCH_SIMULATOR_URL"], os.environ["BENCH_SIMULATOR_KEY"], Path(
         os.environ["REQUESTS_CA_BUNDLE"])
