@@ -128,8 +128,8 @@ def subscriptions(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     subs = customer.subscriptions.prefetch_related(
         Prefetch(
             "role_assignments",
-            queryset=RoleAssignment.objects.select_related("customer_user").order_by(
-                "customer_user__display_name", "role"
+            queryset=RoleAssignment.objects.select_related("customer_user", "azure_subscription").order_by(
+                "customer_user__display_name", "principal_name", "role"
             ),
         )
     )
@@ -266,6 +266,8 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
     assignment = get_object_or_404(
         RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
         pk=assignment_id, subscription__customer=customer,
+        # One brought in from Azure is removed in Azure (the next sync removes it here).
+        azure_subscription__isnull=True,
     )
     if services.remove_role(actor=request.user, assignment=assignment,
                             origin=Origin.from_request(request)):

@@ -1,8 +1,8 @@
 import pytest
 
 from microsoft import credentials
-from microsoft.tokens import forget_all
 from microsoft.scenario import CustomerBuilder, Partner, scenario
+from microsoft.tokens import forget_all
 
 PARTNER = Partner(tenant_id="634f6379-a1c5-4f1e-9e39-8b3f5d2c7a10",
                   app_id="5b0c2a11-6f0e-4a5e-9d1c-1e2f3a4b5c6d", app_secret="simulated-app-secret")

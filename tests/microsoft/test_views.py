@@ -184,3 +184,30 @@ def test_in_live_mode_buying_and_granting_link_to_microsoft(live, signed_in, adm
 
 def test_in_live_mode_other_roles_are_still_refused(live, signed_in, non_admin_agent):
     assert signed_in(non_admin_agent).get(reverse("customers:add")).status_code == 403
+
+
+def test_the_subscriptions_page_names_synchronised_principals(microsoft, signed_in, admin_agent):
+    from microsoft.scenario import CustomerBuilder
+
+    builder = CustomerBuilder("Contoso")
+    azure = builder.azure_subscription(builder.subscription(), name="contoso-production")
+    builder.assign(azure, builder.user("Alex Wilber"))
+    builder.assign(azure, builder.group("Cloud admins"), "Group")
+    microsoft.load([builder])
+    run_sync()
+    customer = Customer.objects.get()
+
+    page = signed_in(admin_agent).get(reverse("customers:subscriptions", args=[customer.tenant_id])).text
+
+    assert "Alex Wilber" in page and "alexwilber@contoso.onmicrosoft.com" in page
+    assert "Cloud admins" in page and "contoso-production" in page
+    assert "Foreign group (partner)" in page
+    # Removed in Azure, not here: no Remove button, and a forged removal finds nothing.
+    assert "Remove" not in page
+    from customers.models import RoleAssignment
+
+    synced = RoleAssignment.objects.filter(principal_type="User").get()
+    response = signed_in(admin_agent).post(reverse("customers:role_remove",
+                                                   args=[customer.tenant_id, synced.pk]))
+    assert response.status_code == 404
+    assert RoleAssignment.objects.filter(pk=synced.pk).exists()
