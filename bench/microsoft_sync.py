@@ -153,8 +153,9 @@ def main() -> None:
             started = time.perf_counter()
             generated = sim.control.generate(customers=args.customers,
                                              subscriptionsPerCustomer=args.subscriptions, seed=1)
+            took = time.perf_counter() - started
             print(f"simulator: {generated['customers']} customers, "
-                  f"{generated['subscriptions']} subscriptions generated in {time.perf_counter() - started:.1f} s", flush=True)
+                  f"{generated['subscriptions']} subscriptions generated in {took:.1f} s", flush=True)
             for name in args.phases.split(","):
                 _fresh_database(database)
                 env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "portal.settings",
