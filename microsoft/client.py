@@ -127,6 +127,8 @@ class CountingSession(requests.Session):
     def request(self, method, url, *args, **kwargs):
         self.stats.add(requests=1)
         kwargs.setdefault("timeout", settings.MICROSOFT_TIMEOUT_SECONDS)
+        # Explicit: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment beat Session.verify.
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
 

@@ -211,3 +211,31 @@ def test_the_subscriptions_page_names_synchronised_principals(microsoft, signed_
                                                    args=[customer.tenant_id, synced.pk]))
     assert response.status_code == 404
     assert RoleAssignment.objects.filter(pk=synced.pk).exists()
+
+
+def test_seed_demo_fills_the_simulator_and_the_portal_syncs_from_it(db, tmp_path, settings, monkeypatch):
+    from django.core.management import call_command
+
+    from permissions.models import PurchasePermission
+    from portal.models import Agent
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    settings.MICROSOFT_BACKOFF_SECONDS = 0.02
+    call_command("seed_demo", simulator=True, simulator_state=str(tmp_path), verbosity=0)
+
+    assert Agent.objects.count() == 4
+    from microsoft.models import SyncError
+    assert Customer.objects.count() == 42, list(SyncError.objects.values_list("message", flat=True))
+    assert not Customer.objects.filter(synced_at__isnull=True).exists()
+    readiness = {c.company_name: (c.has_azure_subscription and c.has_owner)
+                 for c in Customer.objects.with_readiness()}
+    assert readiness["PT Nusantara Data Prima"] is True            # User Owner
+    assert readiness["Società Agricola Bellavista"] is True        # the first ready one: a Group Owner
+    assert readiness["Øresund Logistik ApS"] is False              # suspended plan
+    assert readiness["CV Maju Bersama"] is False                   # Microsoft 365 only
+    assert readiness["PT Mitra Solusi Digital"] is True            # Azure Global
+    assert readiness["Dvořák Stavby s.r.o."] is False              # Owner removed: only the ForeignGroup
+    assert readiness["Łódzkie Zakłady Tekstylne Sp. z o.o."] is False  # Contributor and a service principal
+    assert PurchasePermission.objects.filter(granted_by=None).exists()  # adopted from Partner Center
+    assert ActivityLogEntry.objects.filter(source="microsoft").count() > 42

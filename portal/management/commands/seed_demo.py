@@ -5,12 +5,14 @@ import random
 import secrets
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test import override_settings
 from django.utils.translation import gettext as _
 
 from activitylog.models import ActivityLogEntry
@@ -226,8 +228,13 @@ class Command(BaseCommand):
             help=_("Fill the Microsoft simulator with the demo partner and sync the portal from it "
                    "(make run); only the agents are created here."),
         )
+        parser.add_argument(
+            "--simulator-state", default=None,
+            help=_("The simulator's folder (certificates and state); default .simulator in the project."),
+        )
 
-    def handle(self, *args, if_empty: bool, url: str, simulator: bool = False, **options) -> None:
+    def handle(self, *args, if_empty: bool, url: str, simulator: bool = False,
+               simulator_state: str | None = None, **options) -> None:
         given_password = os.environ.get("DEMO_PASSWORD", "")
         if Customer.objects.exists():
             if not if_empty:
@@ -247,7 +254,7 @@ class Command(BaseCommand):
 
         password = given_password or secrets.token_urlsafe(12)
         if simulator:
-            self.seed_simulator(password)
+            self.seed_simulator(password, simulator_state)
             self.print_sign_ins(url, password, made_up=not given_password, existing=False)
             return
         with transaction.atomic():
@@ -261,7 +268,7 @@ class Command(BaseCommand):
         ))
         self.print_sign_ins(url, password, made_up=not given_password, existing=False)
 
-    def seed_simulator(self, password: str) -> None:
+    def seed_simulator(self, password: str, state: str | None) -> None:
         """The demo partner as Microsoft would hold it, in the simulator; the portal syncs it in."""
         from microsoft import credentials
         from microsoft.sync import run_sync
@@ -270,21 +277,20 @@ class Command(BaseCommand):
         with transaction.atomic():
             Seeder(password=password, rng=random.Random(SEED)).create_agents()  # noqa: S311
         document = simulator_scenario(random.Random(SEED))  # noqa: S311
-        state = settings.BASE_DIR / ".simulator"
+        state = Path(state) if state else settings.BASE_DIR / ".simulator"
         self.stdout.write(_("Filling the Microsoft simulator (%(state)s) with the demo partner…")
                           % {"state": state})
         sim = start_simulator(state)
         try:
             answer = sim.control.put_state(document)
-            for name, value in (("MICROSOFT_LOGIN_URL", sim.login_url),
-                                ("PARTNER_CENTER_URL", sim.partner_center_url),
-                                ("AZURE_MANAGEMENT_URL", sim.azure_management_url),
-                                ("MICROSOFT_GRAPH_URL", sim.graph_url)):
-                setattr(settings, name, value)
-            os.environ["REQUESTS_CA_BUNDLE"] = str(sim.ca_path)
             if answer.get("refreshToken"):
                 credentials.store_refresh_token(answer["refreshToken"])
-            result = run_sync()
+            # This simulator, for this one sync; the Procfile's serves the same state afterwards.
+            with override_settings(MICROSOFT_LOGIN_URL=sim.login_url,
+                                   PARTNER_CENTER_URL=sim.partner_center_url,
+                                   AZURE_MANAGEMENT_URL=sim.azure_management_url,
+                                   MICROSOFT_GRAPH_URL=sim.graph_url, REQUESTS_CA_BUNDLE=str(sim.ca_path)):
+                result = run_sync()
         finally:
             sim.stop()
         counts = result.counts
