@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=3)
     parser.add_argument("--scale", type=float, default=10.0,
                         help="multiply Microsoft's limits and the client's pacing by this (default 10)")
-    parser.add_argument("--parallelism", type=int, default=4)
+    parser.add_argument("--parallelism", type=int, default=16)
     parser.add_argument("--phases", default="lifted,throttled")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"))
