@@ -35,7 +35,10 @@ def customer_detail(customer: Customer) -> dict:
     """For a customer from permissions.models.customer_account() (readiness and states annotated)."""
     readiness = readiness_of(customer)
     states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
-    owners = RoleAssignment.objects.filter(role=RoleAssignment.Role.OWNER).select_related("customer_user")
+    # The customer's own Owners (the partner's ForeignGroup and service principals are not the customer's).
+    owners = RoleAssignment.objects.filter(
+        role=RoleAssignment.Role.OWNER, principal_type__in=RoleAssignment.CUSTOMER_PRINCIPALS,
+    ).select_related("customer_user")
     subscriptions = customer.subscriptions.prefetch_related(
         Prefetch("role_assignments", queryset=owners, to_attr="owners"))
     return {
@@ -66,7 +69,9 @@ def customer_detail(customer: Customer) -> dict:
                 "status": subscription.status,
                 "isAzure": subscription.is_azure,
                 "creationDate": json_time(subscription.created_at),
-                "owners": [owner.customer_user.user_principal_name for owner in subscription.owners],
+                "owners": [owner.customer_user.user_principal_name if owner.customer_user
+                           else owner.principal_sign_in_name or owner.principal_name or owner.principal_id
+                           for owner in subscription.owners],
             }
             for subscription in subscriptions
         ],

@@ -239,3 +239,22 @@ def test_seed_demo_fills_the_simulator_and_the_portal_syncs_from_it(db, tmp_path
     assert readiness["Łódzkie Zakłady Tekstylne Sp. z o.o."] is False  # Contributor and a service principal
     assert PurchasePermission.objects.filter(granted_by=None).exists()  # adopted from Partner Center
     assert ActivityLogEntry.objects.filter(source="microsoft").count() > 42
+
+
+def test_the_api_describes_a_synchronised_customer(microsoft, admin_agent):
+    from django.test import Client
+
+    from tests.api.conftest import Api, token_for
+
+    builder = ready_customer("Contoso")
+    builder.subscription(status="expired", name="Old plan")
+    microsoft.load([builder])
+    run_sync()
+    api = Api(Client(), token_for(admin_agent), admin_agent)
+
+    body = api.get(f"/v1/customers/{builder.tenant_id}").json()
+
+    assert body["readiness"]["ready"] is True
+    by_status = {s["status"]: s for s in body["subscriptions"]}
+    assert by_status["active"]["owners"] == ["alexwilber@contoso.onmicrosoft.com"]
+    assert by_status["expired"]["isAzure"] is True and by_status["expired"]["owners"] == []
