@@ -270,3 +270,57 @@ def test_first_connection_adopts_partner_centers_self_serve_policy(microsoft):
 
     assert not [r for r in microsoft.sim.control.requests() if "SelfServePolicy" in r["path"]]
     assert PurchasePermission.objects.count() == 1
+
+
+def test_a_rotated_refresh_token_is_kept_encrypted_and_never_logged(microsoft, caplog):
+    import logging
+
+    from microsoft import credentials
+    from microsoft.models import Connection
+
+    microsoft.load([ready_customer()])
+    first = microsoft.refresh_token
+    caplog.set_level(logging.DEBUG)
+
+    run_sync()
+
+    stored = credentials.refresh_token()
+    assert stored and stored != first  # Microsoft rotated it; the newest is kept
+    connection = Connection.get()
+    assert connection.refresh_token_redeemed_at is not None
+    encrypted = connection.refresh_token_encrypted
+    assert stored not in encrypted and first not in encrypted
+    assert first not in caplog.text and stored not in caplog.text
+
+
+def test_a_missing_field_is_a_clear_error_naming_it():
+    from microsoft.client import MalformedResponse
+    from microsoft.sync import parse_customer
+
+    with pytest.raises(MalformedResponse, match="companyProfile.companyName|companyName"):
+        parse_customer({"id": "0431a72c-0000-4000-8000-000000000001",
+                        "companyProfile": {"tenantId": "0431a72c-0000-4000-8000-000000000001",
+                                           "domain": "x.onmicrosoft.com"}})
+    with pytest.raises(MalformedResponse, match="not a GUID"):
+        parse_customer({"id": "nope",
+                        "companyProfile": {"tenantId": "nope", "domain": "x", "companyName": "X"}})
+
+
+def test_sync_microsoft_prints_what_it_did(microsoft, capsys):
+    from django.core.management import call_command
+
+    microsoft.load([ready_customer()])
+
+    call_command("sync_microsoft")
+
+    out = capsys.readouterr().out
+    assert "customers                  1 added       0 changed       0 removed" in out
+    assert "role assignments           2 added" in out
+    assert "answered 429: 0" in out and "seconds" in out
+
+
+def test_sync_microsoft_refuses_a_customer_that_is_not_a_tenant_id(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="not a tenant id"):
+        call_command("sync_microsoft", customer="contoso")
