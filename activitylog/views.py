@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
+from . import db
+from .forms import ActivityLogFilterForm
+from .selectors import cursor_for, keyset_filter
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
 
@@ -44,7 +46,7 @@ def activity_log(request: HttpRequest) -> HttpResponse:
         filtered = form.filter(ActivityLogEntry.objects.all())
         before, after = request.GET.get("before"), request.GET.get("after")
         try:
-            with planned_for_these_filters():
+            with db.planned_for_these_filters():
                 if after:
                     # Walking back towards the newest: read upwards, then show newest first again.
                     page = list(filtered.filter(keyset_filter(after, older=False))
@@ -149,7 +151,7 @@ def export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
-    rows = _copied_rows(entries) if connection.vendor == "postgresql" else _written_rows(entries)
+    rows = _copied_rows(entries) if db.exports_with_copy() else _written_rows(entries)
     filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return StreamingHttpResponse(
         rows, content_type="text/csv; charset=utf-8",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from activitylog.forms import customer_named
+from activitylog.selectors import customer_named
 from activitylog.models import Action, ActivityLogEntry
 
 from .errors import bad_request

@@ -210,7 +210,8 @@ def indexes_used(params: dict) -> tuple[str, float]:
     from django.db import connection
     from django.http import QueryDict
 
-    from activitylog.forms import ActivityLogFilterForm, keyset_filter
+    from activitylog.forms import ActivityLogFilterForm
+    from activitylog.selectors import keyset_filter
     from activitylog.models import ActivityLogEntry
 
     query = QueryDict(mutable=True)
