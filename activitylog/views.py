@@ -6,7 +6,7 @@ import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -92,13 +92,13 @@ def _cell(value) -> str:
 
 
 class _Neutralised(Func):
-    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
-    which COPY writes as an empty unquoted field, as Python's csv module writes ''.
+    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
+    which COPY's FORCE_QUOTE writes as "", as Python's csv module writes None and '' with QUOTE_ALL.
 
     Only for expressions without parameters: the template repeats the expression.
     """
 
-    template = ("NULLIF(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+    template = ("COALESCE(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
                 "THEN '''' || %(expressions)s ELSE %(expressions)s END, '')")
     output_field = TextField()
 
@@ -132,7 +132,7 @@ EXPORT_COLUMNS = [
     (gettext_lazy("Performed by"), lambda e: e.actor_email, lambda: _Neutralised(F("actor_email"))),
     (gettext_lazy("Affected customer"), lambda e: e.customer_name, lambda: _Neutralised(F("customer_name"))),
     (gettext_lazy("Customer tenant id"), lambda e: str(e.customer_tenant_id or ""),
-     lambda: Cast("customer_tenant_id", TextField())),
+     lambda: Coalesce(Cast("customer_tenant_id", TextField()), Value(""), output_field=TextField())),
     (gettext_lazy("Resource type"), lambda e: e.resource_type, lambda: _Neutralised(F("resource_type"))),
     (gettext_lazy("Resource id"), lambda e: e.resource_id, lambda: _Neutralised(F("resource_id"))),
     (gettext_lazy("Old value"), lambda e: e.old_value, lambda: _Neutralised(Cast("old_value", TextField()))),
@@ -159,14 +159,19 @@ def export(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Every cell is quoted, on both paths: a spreadsheet whose list separator is ";" (Indonesian and most
+# European defaults) would otherwise split "Acme;=2+5;" and run "=2+5" as a cell of its own.
+QUOTING = csv.QUOTE_ALL
+
+
 def _header(lineterminator: str = "\r\n") -> str:
-    writer = csv.writer(_Echo(), lineterminator=lineterminator)
+    writer = csv.writer(_Echo(), lineterminator=lineterminator, quoting=QUOTING)
     return "\ufeff" + writer.writerow([str(header) for header, _value, _sql in EXPORT_COLUMNS])
 
 
 def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
     """The export row by row in Python, on any database (SQLite in development)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=QUOTING)
     yield _header()
     for entry in entries.iterator(chunk_size=2000):
         yield writer.writerow([_cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
@@ -188,7 +193,7 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
     batch = bytearray()
     # A client-side-binding cursor: COPY cannot take server-side parameters.
     with psycopg.ClientCursor(connection.connection) as cursor, \
-            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)", params) as copy:
         for data in copy:
             batch += data
             if len(batch) >= 65536:
