@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +12,21 @@ from .models import Action, ActivityLogQuerySet, Source, Status
 from .selectors import cursor_for, keyset_filter  # noqa: F401
 
 DEFAULT_DAYS = 30
+UNPAIRED_SURROGATE = _("Enter text without unpaired surrogate characters: they are not valid Unicode.")
+
+
+def is_unicode(text: str) -> bool:
+    """Whether the text is valid Unicode: a lone surrogate ("\\ud800", which a JSON escape can make) is
+    not, and no database can be asked about it (UTF-8 cannot encode it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_unicode(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class DateInput(forms.DateInput):
@@ -43,7 +59,16 @@ class ActivityLogFilterForm(forms.Form):
 
     def __init__(self, data=None, **kwargs):
         today = timezone.now().date()
-        data = data.copy() if data is not None else {}
+        given = QueryDict(mutable=True)
+        for key, values in (data.lists() if isinstance(data, QueryDict) else (data or {}).items()):
+            given.setlist(key, values if isinstance(values, list) else [values])
+        # Text that is not valid Unicode is refused (clean), and shown and linked to again with its
+        # surrogates replaced: the page could not even be encoded with them.
+        self.not_unicode = {key for key, values in given.lists() if not all(map(is_unicode, values))}
+        for key in self.not_unicode:
+            given.setlist(key, [_as_unicode(value) for value in given.getlist(key)])
+        self.given = given.copy()  # what was asked, before the defaults: for paging and export links
+        data = given
         # An empty box means the default window, so that a bare /activity-log/ is the last 30 days.
         if not data.get("date_from"):
             data["date_from"] = (today - dt.timedelta(days=DEFAULT_DAYS)).isoformat()
@@ -53,6 +78,8 @@ class ActivityLogFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in self.not_unicode & set(self.fields):
+            self.add_error(name, UNPAIRED_SURROGATE)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("The end date must be on or after the start date."))

@@ -65,16 +65,16 @@ def activity_log(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
             entries, has_more_newer, has_more_older = [], False, False
         if entries and has_more_older:
-            older_url = _link(request.GET, before=cursor_for(entries[-1]))
+            older_url = _link(form.given, before=cursor_for(entries[-1]))
         if entries and has_more_newer:
-            newer_url = _link(request.GET, after=cursor_for(entries[0]))
-    export_params = request.GET.copy()
+            newer_url = _link(form.given, after=cursor_for(entries[0]))
+    export_params = form.given.copy()
     for key in ("before", "after"):
         export_params.pop(key, None)
     return render(request, "activitylog/list.html", {
         "form": form, "entries": entries, "newer_url": newer_url, "older_url": older_url,
         "export_query": export_params.urlencode(),
-        "first_page_url": _link(request.GET) if (newer_url or request.GET.get("before")) else None,
+        "first_page_url": _link(form.given) if (newer_url or request.GET.get("before")) else None,
     }, status=200 if form.is_valid() else 400)
 
 
