@@ -21,6 +21,7 @@ written before the key existed have an empty key id and a plain SHA-256; they ve
 reported as unkeyed, and an unkeyed entry after a keyed one is refused.
 """
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -28,7 +29,6 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Iterable, Iterator
-import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings

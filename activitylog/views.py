@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET
 
 from . import db
 from .forms import ActivityLogFilterForm
-from .selectors import cursor_for, keyset_filter
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
+from .selectors import cursor_for, keyset_filter
 
 PAGE_SIZE = 50
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -7,7 +7,8 @@
 Creates a scratch PostgreSQL database bench_log_<N> (dropped and recreated; dropped again at the end
 unless --keep), migrates it, bulk-loads N entries with COPY (indexes dropped first and rebuilt after),
 spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain
-signed with a key of the run's own (ACTIVITY_LOG_KEY), fills the customer names table as the trigger would have (COPY here fires none), then prints, with
+signed with a key of the run's own (ACTIVITY_LOG_KEY), fills the customer names table as the trigger
+would have (COPY here fires none), then prints, with
 production settings and DEBUG off:
 
 - for each kind of filter, the first page's p50 / p95 (the whole page through Django's test client:
@@ -222,8 +223,8 @@ def indexes_used(params: dict) -> tuple[str, float]:
     from django.http import QueryDict
 
     from activitylog.forms import ActivityLogFilterForm
-    from activitylog.selectors import keyset_filter
     from activitylog.models import ActivityLogEntry
+    from activitylog.selectors import keyset_filter
 
     query = QueryDict(mutable=True)
     query.update({key: value for key, value in params.items() if key != "before"})

@@ -32,7 +32,7 @@ ACTIVITY_LOG_RETENTION_DAYS = env.int("ACTIVITY_LOG_RETENTION_DAYS", default=Non
 
 
 def _activity_log_keys() -> tuple[str, dict[str, str]]:
-    """The activity log's HMAC keys (activitylog/chain.py): the id that signs new entries, and every key by id.
+    """The activity log's HMAC keys (activitylog/chain.py): the id that signs new entries, and each key.
 
     ACTIVITY_LOG_KEY signs, under the id ACTIVITY_LOG_KEY_ID; ACTIVITY_LOG_RETIRED_KEYS ("id:secret,...")
     keeps the keys used before a rotation, so that the entries they signed still verify. The keys live
@@ -46,7 +46,7 @@ def _activity_log_keys() -> tuple[str, dict[str, str]]:
         if not DEBUG:
             raise ImproperlyConfigured(
                 "Set ACTIVITY_LOG_KEY to a long random secret (e.g. python3 -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))'): it signs the activity log, and the database never sees it.")
+                "print(secrets.token_urlsafe(32))'): it signs the activity log; the database never sees it.")
         key_id, secret = "dev", "insecure-local-development-only-activity-log-key"
     keys = {key_id: secret}
     for item in env.list("ACTIVITY_LOG_RETIRED_KEYS", default=[]):

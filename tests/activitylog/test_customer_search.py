@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from activitylog import selectors
-from activitylog.selectors import customers_named
 from activitylog.models import ActivityLogEntry, Source, Status
+from activitylog.selectors import customers_named
 from activitylog.services import Origin, purge, record
 
 from . import log_entry

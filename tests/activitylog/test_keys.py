@@ -45,9 +45,11 @@ def broken() -> str:
 def forged_row(*, days_ago: float, key: bytes | None = None, key_id: str = "") -> tuple[str, list]:
     """An INSERT of an entry "days_ago" that links to the head, hashed as a forger can: SHA-256 over the
     same canonical content the portal hashes (or an HMAC with ``key``, for an insider who has it)."""
-    head = ActivityLogEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first() or chain.GENESIS
+    head = (ActivityLogEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+            or chain.GENESIS)
     content = {field: None for field in chain.HASHED_FIELDS} | {
-        "occurred_at": timezone.now() - dt.timedelta(days=days_ago), "action": Action.DELETE_PURCHASE_PERMISSION,
+        "occurred_at": timezone.now() - dt.timedelta(days=days_ago),
+        "action": Action.DELETE_PURCHASE_PERMISSION,
         "status": "succeeded", "failure_reason": "", "actor_email": "admin@partner.example",
         "customer_name": "Café Müller", "resource_type": "self_serve_policy",
         "resource_id": "AzureReservations", "source": "web", "request_id": "", "correlation_id": ""}
@@ -147,7 +149,8 @@ def test_the_unkeyed_hash_is_still_plain_sha256():
 
 def settings_error(**environ: str) -> str:
     """What importing the production settings says with this environment (a fresh interpreter)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("ACTIVITY_LOG_", "DJANGO_"))}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("ACTIVITY_LOG_", "DJANGO_"))}
     env |= {"DJANGO_SECRET_KEY": "x" * 50, **environ}
     done = subprocess.run([sys.executable, "-c", "import portal.settings"], cwd=ROOT, env=env,  # noqa: S603
                           capture_output=True, text=True, check=False)

@@ -3,6 +3,7 @@
 Against gunicorn with the project's gunicorn.conf.py, over a real socket, as production serves.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -84,10 +85,9 @@ def big_post_then_get(port: int, token: str | None) -> tuple[str, dict[str, str]
             f"{auth}Content-Length: {len(body)}\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         def send():
-            try:
+            # The server may answer and close before it has read everything.
+            with contextlib.suppress(OSError):
                 sock.sendall(head + body)
-            except OSError:  # the server may answer and close before it has read everything
-                pass
         sender = threading.Thread(target=send)
         sender.start()
         stream = sock.makefile("rb")

@@ -32,8 +32,8 @@ class Command(BaseCommand):
             keys = ", ".join(f"{count} with key {key_id!r}" for key_id, count in sorted(result.keyed.items()))
             self.stdout.write(f"Signed (HMAC-SHA256): {keys}; times never go backwards.")
         if result.unkeyed:
-            self.stdout.write(f"Unkeyed: {result.unkeyed} entries up to entry {result.last_unkeyed_id}, written "
-                              "before the log had a key, checked by their SHA-256 chain only.")
+            self.stdout.write(f"Unkeyed: {result.unkeyed} entries up to entry {result.last_unkeyed_id}, "
+                              "written before the log had a key, checked by their SHA-256 chain only.")
         self.stdout.write(f"Head: entry {result.head_id} {result.head}")
 
 
