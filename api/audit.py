@@ -11,8 +11,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from activitylog.forms import UNPAIRED_SURROGATE, is_unicode
-from activitylog.selectors import customer_named
 from activitylog.models import Action, ActivityLogEntry
+from activitylog.selectors import customer_named
 
 from .errors import bad_request
 from .http import json_time
