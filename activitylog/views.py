@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -22,6 +23,10 @@ from .selectors import cursor_for, keyset_filter
 
 PAGE_SIZE = 50
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is ";" (Indonesian and most European defaults) honours quotes only at
+# the start of the fields it splits, so quoting alone cannot keep "Acme;=2+5;" whole: a formula start just
+# after a ";" or "," inside a cell gets the same leading quote as one at the start of a cell.
+INNER_FORMULA = re.compile(r"([;,])([=+\-@\t\r])")
 
 
 def require_auditor(request: HttpRequest) -> None:
@@ -88,6 +93,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = INNER_FORMULA.sub(r"\1'\2", text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -99,7 +105,8 @@ class _Neutralised(Func):
     """
 
     template = ("COALESCE(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-                "THEN '''' || %(expressions)s ELSE %(expressions)s END, '')")
+                "THEN '''' ELSE '' END || regexp_replace(%(expressions)s, "
+                "E'([;,])([=+@\\t\\r-])', E'\\\\1''\\\\2', 'g'), '')")
     output_field = TextField()
 
 
