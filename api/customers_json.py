@@ -4,8 +4,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 
 from customers.models import Customer, RoleAssignment
-from permissions.models import PurchasePermissionState
-from permissions.policies import readiness_of
+from permissions.selectors import PurchasePermissionState, readiness_of
 
 from .http import json_time
 

@@ -3,11 +3,4 @@ from django.http import HttpRequest
 
 
 def portal(request: HttpRequest) -> dict:
-    from activitylog.policies import can_view_activity_log
-
-    user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
-    return {
-        "partner_name": settings.PARTNER_NAME,
-        "show_activity_log": signed_in and can_view_activity_log(user),
-    }
+    return {"partner_name": settings.PARTNER_NAME}

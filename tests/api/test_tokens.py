@@ -70,9 +70,15 @@ def test_i_revoke_my_token_and_it_stops_working(signed_in, admin_agent, customer
 def test_i_cannot_revoke_someone_elses_token(signed_in, admin_agent, sales_agent):
     token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
     response = signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]))
-    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.status_code == HTTPStatus.FORBIDDEN
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_revoking_a_token_that_does_not_exist_gets_404(signed_in, admin_agent):
+    response = signed_in(admin_agent).post(reverse("api:token_revoke", args=[999]))
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert not ActivityLogEntry.objects.exists()
 
 
 def test_revoking_needs_a_post(signed_in, admin_agent):
@@ -194,11 +200,16 @@ def test_revoking_on_the_page_is_logged_once(signed_in, admin_agent):
     assert no_secret_in(entry, raw, token)
 
 
-def test_someone_elses_token_cannot_be_revoked_on_the_page_and_nothing_is_logged(signed_in, admin_agent,
-                                                                                sales_agent):
+def test_someone_elses_token_cannot_be_revoked_on_the_page_and_the_attempt_is_logged(signed_in, admin_agent,
+                                                                                   sales_agent):
     token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
-    signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]))
-    assert not ActivityLogEntry.objects.filter(action=Action.REVOKE_API_TOKEN).exists()
+    signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]), REMOTE_ADDR="198.51.100.4")
+    assert not ActivityLogEntry.objects.filter(action=Action.REVOKE_API_TOKEN,
+                                               status=Status.SUCCEEDED).exists()
+    entry = ActivityLogEntry.objects.get(action=Action.REVOKE_API_TOKEN)
+    assert (entry.status, entry.actor, entry.source, entry.resource_id, entry.client_ip) == (
+        Status.FAILED, admin_agent, Source.WEB, token.prefix, "198.51.100.4")
+    assert entry.failure_reason == "You can revoke only your own tokens."
 
 
 def test_the_service_logs_a_refused_revocation_as_failed(admin_agent, sales_agent):
