@@ -16,6 +16,7 @@ from activitylog.models import Source
 from activitylog.policies import can_view_activity_log
 from activitylog.services import Origin
 from customers.models import Customer
+from customers.selectors import customers_found
 from permissions.models import Resource
 from permissions.selectors import customer_account
 from permissions.services import Expected, NoPolicy, PolicyChanged, PolicyExists, set_purchase_permissions
@@ -164,10 +165,10 @@ def list_customers(request: HttpRequest) -> HttpResponse:
     if resumed is None:
         size = page_size(request, default=customers_json.DEFAULT_SIZE, maximum=customers_json.MAX_SIZE)
         query = {"q": request.GET.get("q", "")[:200], "size": size}
-        customers = Customer.objects.search(query["q"])
+        customers = customers_found(query["q"])
     else:
         query, (name, pk) = resumed
-        customers = Customer.objects.search(query["q"]).filter(
+        customers = customers_found(query["q"]).filter(
             Q(company_name__gt=name) | Q(company_name=name, pk__gt=pk))
     items, token = seek(customers.order_by("company_name", "pk"), size=query["size"], kind="customers",
                         query=query, keyset=lambda customer: [customer.company_name, customer.pk])

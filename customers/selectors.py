@@ -19,6 +19,13 @@ def subscriptions_with_roles(customer: Customer) -> SubscriptionQuerySet:
     ))
 
 
+def subscriptions_with_owners(customer: Customer) -> SubscriptionQuerySet:
+    """The customer's subscriptions, each with its Owner assignments as ``owners`` (two queries)."""
+    owners = RoleAssignment.objects.filter(role=RoleAssignment.Role.OWNER).select_related("customer_user")
+    return customer.subscriptions.prefetch_related(Prefetch("role_assignments", queryset=owners,
+                                                            to_attr="owners"))
+
+
 def users_with_roles(customer: Customer):
     """The customer's users, each with the roles it holds and their subscriptions (two queries)."""
     return customer.users.prefetch_related(
