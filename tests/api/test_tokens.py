@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import re
 from http import HTTPStatus
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from activitylog import chain
 from activitylog.models import Action, ActivityLogEntry, Source, Status
-from activitylog.services import Origin
+from activitylog.services import Origin, purge
 from api.models import ApiToken
 from api.services import issue_token, revoke_token
 from tests.factories import AgentFactory
@@ -258,3 +259,21 @@ def test_audit_records_name_the_token_operations_by_their_codes(signed_in, opera
     assert sorted((item["operationType"], item["resourceType"]) for item in response.json()["items"]) == [
         ("create_api_token", "api_token"), ("create_api_token", "api_token"),
         ("revoke_api_token", "api_token")]
+
+
+@pytest.mark.parametrize(("language", "token_label", "log_label"), [
+    ("en", "API token", "Activity log"),
+    ("id", "token API", "Log Aktivitas"),
+])
+def test_the_activity_log_names_token_and_purge_resources_in_the_readers_language(
+        signed_in, operator, admin_agent, language, token_label, log_label):
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="script", origin=BY_TESTS)
+    purge(retention_days=30)
+
+    response = signed_in(operator).get(reverse("activitylog:list"), HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+
+    resources = re.findall(r"<dd>([^<]*)(?:<span class=\"mono\">([^<]*)</span>)?</dd>", page)
+    assert (f"{token_label} ", token.prefix) in resources
+    assert (f"{log_label} ", "") in resources
+    assert not any(code in label for label, _id in resources for code in ("api_token", "activity_log"))
