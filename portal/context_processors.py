@@ -7,13 +7,8 @@ TABS = {"customers": "customers", "permissions": "customers", "activitylog": "ac
 
 
 def portal(request: HttpRequest) -> dict:
-    from activitylog.policies import can_view_activity_log
-
-    user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
     match = getattr(request, "resolver_match", None)
     return {
         "nav": TABS.get(match.namespaces[0], "") if match and match.namespaces else "",
         "partner_name": settings.PARTNER_NAME,
-        "show_activity_log": signed_in and can_view_activity_log(user),
     }
