@@ -47,6 +47,19 @@ class Source(models.TextChoices):
     MICROSOFT = "microsoft", _("Microsoft")
 
 
+class ResourceType(models.TextChoices):
+    """What an entry is about: a stable code, and its name on the Activity log page."""
+
+    CUSTOMER = "customer", _("Customer")
+    SUBSCRIPTION = "subscription", _("Subscription")
+    CUSTOMER_USER = "customer_user", _("Customer user")
+    ROLE_ASSIGNMENT = "role_assignment", _("Role assignment")
+    AZURE_SUBSCRIPTION = "azure_subscription", _("Azure subscription")
+    SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
+    API_TOKEN = "api_token", _("API token")
+    ACTIVITY_LOG = "activity_log", _("Activity log")
+
+
 class AppendOnlyError(Exception):
     """Raised on any attempt to rewrite or remove history."""
 
@@ -104,7 +117,8 @@ class ActivityLogEntry(models.Model):
     customer_name = models.CharField(_("affected customer"), max_length=200, blank=True)
     customer_tenant_id = models.UUIDField(_("customer tenant id"), null=True, blank=True)
 
-    resource_type = models.CharField(_("resource type"), max_length=64, blank=True)
+    resource_type = models.CharField(_("resource type"), max_length=64, blank=True,
+                                     choices=ResourceType.choices)
     resource_id = models.CharField(_("resource id"), max_length=200, blank=True)
     old_value = models.JSONField(_("old value"), null=True, blank=True, encoder=DjangoJSONEncoder)
     new_value = models.JSONField(_("new value"), null=True, blank=True, encoder=DjangoJSONEncoder)
@@ -117,6 +131,10 @@ class ActivityLogEntry(models.Model):
     # The hash chain (chain.py): this entry's SHA-256 over its content and the previous entry's hash.
     prev_hash = models.CharField(_("previous entry's hash"), max_length=64, editable=False)
     entry_hash = models.CharField(_("hash"), max_length=64, editable=False)
+    # The id of the key whose HMAC entry_hash is (settings.ACTIVITY_LOG_KEYS); empty on entries written
+    # before the key existed, whose entry_hash is a plain SHA-256.
+    hmac_key_id = models.CharField(_("HMAC key id"), max_length=32, blank=True, default="", db_default="",
+                                   editable=False)
 
     objects = ActivityLogQuerySet.as_manager()
 

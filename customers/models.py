@@ -7,19 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CustomerQuerySet(models.QuerySet):
-    def with_readiness(self) -> "CustomerQuerySet":
-        """Annotate has_azure_subscription and has_owner: the two steps before a customer can buy."""
-        return self.annotate(
-            has_azure_subscription=models.Exists(
-                Subscription.objects.usable().filter(customer=models.OuterRef("pk"))
-            ),
-            has_owner=models.Exists(
-                RoleAssignment.objects.counting_owners().filter(
-                    subscription__customer=models.OuterRef("pk")
-                )
-            ),
-        )
-
     def search(self, query: str) -> "CustomerQuerySet":
         """Company name or domain (substring, any case), or the exact tenant id."""
         query = query.strip()
@@ -120,10 +107,6 @@ class SubscriptionQuerySet(models.QuerySet):
 
     def active(self) -> "SubscriptionQuerySet":
         return self.filter(status=Subscription.Status.ACTIVE)
-
-    def usable(self) -> "SubscriptionQuerySet":
-        """Active Azure plans and Azure Global subscriptions: readiness's first step."""
-        return self.azure().active()
 
 
 class Subscription(models.Model):
@@ -227,21 +210,6 @@ class AzureSubscription(models.Model):
         return status_label(self.status)
 
 
-class RoleAssignmentQuerySet(models.QuerySet):
-    def counting_owners(self) -> "RoleAssignmentQuerySet":
-        """Owner assignments that make a customer ready: the customer's own User or Group (never the
-        partner's ForeignGroup or a service principal) on an active Azure subscription of an active
-        Azure plan or Azure Global subscription."""
-        return self.filter(
-            models.Q(azure_subscription__isnull=True)
-            | models.Q(azure_subscription__status=ACTIVE),
-            role=RoleAssignment.Role.OWNER,
-            principal_type__in=RoleAssignment.CUSTOMER_PRINCIPALS,
-            subscription__offer__in=Subscription.AZURE_OFFERS,
-            subscription__status=Subscription.Status.ACTIVE,
-        )
-
-
 class RoleAssignment(models.Model):
     """An Azure RBAC role held by a principal on one of the customer's Azure subscriptions.
 
@@ -288,8 +256,6 @@ class RoleAssignment(models.Model):
     principal_name = models.CharField(_("display name"), max_length=256, blank=True)
     principal_sign_in_name = models.CharField(_("sign-in name"), max_length=254, blank=True)
     created_at = models.DateTimeField(_("assigned"), auto_now_add=True)
-
-    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role assignment")

@@ -23,3 +23,15 @@ def written_at_microsoft() -> bool:
 
 PARTNER_CENTER_CUSTOMERS_URL = "https://partner.microsoft.com/dashboard/v2/customers/list"
 
+
+
+def partner_center_url(tenant_id: str) -> str:
+    """Where a customer's subscriptions are bought and managed in Partner Center."""
+    return f"https://partner.microsoft.com/dashboard/v2/customers/{tenant_id}/subscriptions"
+
+
+def azure_access_control_url(tenant_id: str, azure_subscription_id: str = "") -> str:
+    """The Azure portal's Access control (IAM) blade, in the customer's tenant."""
+    if azure_subscription_id:
+        return f"https://portal.azure.com/#@{tenant_id}/resource/subscriptions/{azure_subscription_id}/users"
+    return f"https://portal.azure.com/#@{tenant_id}/blade/Microsoft_Azure_Billing/SubscriptionsBlade"

@@ -31,7 +31,8 @@ def store_refresh_token(token: str, *, redeemed: bool = False) -> None:
         forget_all()
     now = timezone.now()
     with transaction.atomic():
-        connection = Connection.objects.select_for_update().get(pk=Connection.get().pk)
+        pk = Connection.get().pk
+        connection = Connection.objects.select_for_update(no_key=True, of=("self",)).get(pk=pk)
         connection.refresh_token_encrypted = crypto.encrypt(token)
         connection.refresh_token_stored_at = now
         if redeemed:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from activitylog.models import Action, ActivityLogEntry, Source
+from activitylog.models import Action, ActivityLogEntry, ResourceType, Source
 from activitylog.services import Origin, entry
 from customers.models import AzureSubscription, Customer, RoleAssignment, Subscription
 from permissions.models import PurchasePermission, Resource
@@ -318,8 +318,10 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
     """Make the portal's rows for one customer say what Microsoft says; one transaction, with its log."""
     now = now or timezone.now()
     writer, writes = _Writer(origin=origin, counts=counts), 0
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().filter(tenant_id=snapshot.tenant_id).first()
+    # The customer's own transaction, durable like every service's: never inside a caller's.
+    with transaction.atomic(durable=True):
+        customer = (Customer.objects.select_for_update(no_key=True, of=("self",))
+                    .filter(tenant_id=snapshot.tenant_id).first())
         profile = {"company_name": snapshot.company_name, "domain": snapshot.domain,
                    "relationship": snapshot.relationship}
         if customer is None:
@@ -330,7 +332,7 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
             customer = Customer.objects.create(tenant_id=snapshot.tenant_id, synced_at=now, **profile)
             writes += 1
             writer.log(customer, action=Action.ADD_CUSTOMER, kind="customers", change="added",
-                       resource_type="customer", resource_id=snapshot.tenant_id, new=profile)
+                       resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id, new=profile)
             first_connection = True
         else:
             first_connection = customer.synced_at is None
@@ -343,7 +345,8 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
                 writes += 1
             if old:
                 writer.log(customer, action=Action.UPDATE_CUSTOMER, kind="customers", change="changed",
-                           resource_type="customer", resource_id=snapshot.tenant_id, old=old, new=new)
+                           resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id,
+                           old=old, new=new)
         writes += _apply_subscriptions(customer, snapshot, writer)
         if snapshot.self_serve is not None and first_connection:
             writes += _adopt_self_serve(customer, snapshot.self_serve, writer)
@@ -369,7 +372,7 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
             subscription = Subscription.objects.create(customer=customer, subscription_id=data.id, **wanted)
             writes += 1
             writer.log(customer, action=Action.ADD_SUBSCRIPTION, kind="subscriptions", change="added",
-                       resource_type="subscription", resource_id=data.id,
+                       resource_type=ResourceType.SUBSCRIPTION, resource_id=data.id,
                        new={key: str(value) for key, value in wanted.items()})
         else:
             old, new = _changes(subscription, wanted)
@@ -379,7 +382,7 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
                 subscription.save(update_fields=list(new))
                 writes += 1
                 writer.log(customer, action=Action.UPDATE_SUBSCRIPTION, kind="subscriptions",
-                           change="changed", resource_type="subscription", resource_id=data.id,
+                           change="changed", resource_type=ResourceType.SUBSCRIPTION, resource_id=data.id,
                            old={key: str(value) for key, value in old.items()},
                            new={key: str(value) for key, value in new.items()})
         for azure_data in data.azure:
@@ -397,7 +400,7 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
             assignment.delete()
             writes += 1
             writer.log(customer, action=Action.DELETE_ROLE_ASSIGNMENT, kind="role_assignments",
-                       change="removed", resource_type="role_assignment",
+                       change="removed", resource_type=ResourceType.ROLE_ASSIGNMENT,
                        resource_id=assignment.assignment_name,
                        old=_assignment_value(assignment), performer=AZURE_PERFORMER)
     return writes
@@ -411,7 +414,7 @@ def _apply_azure(customer, subscription, data: AzureData, existing: dict, writer
                                                  **wanted)
         existing[data.id] = azure
         writer.log(customer, action=Action.ADD_AZURE_SUBSCRIPTION, kind="azure_subscriptions",
-                   change="added", resource_type="azure_subscription", resource_id=data.id,
+                   change="added", resource_type=ResourceType.AZURE_SUBSCRIPTION, resource_id=data.id,
                    new={**wanted, "subscription_id": str(subscription.subscription_id)})
         return azure, 1
     old, new = _changes(azure, wanted)
@@ -425,7 +428,8 @@ def _apply_azure(customer, subscription, data: AzureData, existing: dict, writer
         setattr(azure, key, wanted[key])
     azure.save(update_fields=["friendly_name", "status", "subscription"])
     writer.log(customer, action=Action.UPDATE_AZURE_SUBSCRIPTION, kind="azure_subscriptions",
-               change="changed", resource_type="azure_subscription", resource_id=data.id, old=old, new=new)
+               change="changed", resource_type=ResourceType.AZURE_SUBSCRIPTION, resource_id=data.id,
+               old=old, new=new)
     return azure, 1
 
 
@@ -446,7 +450,7 @@ def _apply_assignment(customer, subscription, azure, data: AssignmentData, assig
         RoleAssignment.objects.create(subscription=subscription, azure_subscription=azure,
                                       assignment_name=data.name, **wanted)
         writer.log(customer, action=Action.CREATE_ROLE_ASSIGNMENT, kind="role_assignments",
-                   change="added", resource_type="role_assignment", resource_id=data.name,
+                   change="added", resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=data.name,
                    new=data.value(azure.azure_subscription_id), performer=AZURE_PERFORMER)
         return 1
     old, new = _changes(assignment, wanted)
@@ -461,7 +465,7 @@ def _apply_assignment(customer, subscription, azure, data: AssignmentData, assig
         setattr(assignment, key, value)
     assignment.save(update_fields=[*wanted, "subscription"])
     writer.log(customer, action=Action.UPDATE_ROLE_ASSIGNMENT, kind="role_assignments", change="changed",
-               resource_type="role_assignment", resource_id=data.name,
+               resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=data.name,
                old={key: previous[key] for key in new if key in previous}, new=new,
                performer=AZURE_PERFORMER)
     return 1
@@ -478,7 +482,7 @@ def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer)
         writes += 1
         writer.entries.append(entry(
             action=Action.CREATE_PURCHASE_PERMISSION, actor=None, origin=writer.origin, customer=customer,
-            resource_type="self_serve_policy", resource_id=resource,
+            resource_type=ResourceType.SELF_SERVE_POLICY, resource_id=resource,
             old_value={"allowed": False}, new_value={"allowed": True},
             performer=PARTNER_CENTER_PERFORMER))
     return writes

@@ -4,7 +4,7 @@ from functools import cached_property
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
+from customers.policies import azure_access_control_url, partner_center_url
 from portal.models import Agent
 from portal.policies import has_role
 
@@ -26,7 +26,10 @@ class ReadinessStep:
 
 @dataclass(frozen=True)
 class Readiness:
-    """Whether a customer can use a purchase permission, step by step as Partner Center asks."""
+    """Whether a customer can use a purchase permission, step by step as Partner Center asks.
+
+    Read with ``selectors.purchase_readiness()`` or, on the Account page, ``selectors.readiness_of()``.
+    """
 
     has_azure_subscription: bool
     has_owner: bool
@@ -92,30 +95,3 @@ class Readiness:
     def missing_steps(self) -> list[ReadinessStep]:
         return [step for step in self.steps if not step.done]
 
-
-def readiness_of(customer: Customer) -> Readiness:
-    """Readiness from a customer fetched with ``Customer.objects.with_readiness()``."""
-    return Readiness(has_azure_subscription=customer.has_azure_subscription,
-                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id),
-                     subscription_name=getattr(customer, "usable_subscription_name", None),
-                     owner_name=getattr(customer, "owner_name", None),
-                     owner_sign_in_name=getattr(customer, "owner_sign_in_name", None),
-                     owner_subscription_name=getattr(customer, "owner_subscription_name", None),
-                     synced=customer.synced_at is not None)
-
-
-def partner_center_url(tenant_id: str) -> str:
-    """Where a customer's subscriptions are bought and managed in Partner Center."""
-    return f"https://partner.microsoft.com/dashboard/v2/customers/{tenant_id}/subscriptions"
-
-
-def azure_access_control_url(tenant_id: str, azure_subscription_id: str = "") -> str:
-    """The Azure portal's Access control (IAM) blade, in the customer's tenant."""
-    if azure_subscription_id:
-        return f"https://portal.azure.com/#@{tenant_id}/resource/subscriptions/{azure_subscription_id}/users"
-    return f"https://portal.azure.com/#@{tenant_id}/blade/Microsoft_Azure_Billing/SubscriptionsBlade"
-
-
-def purchase_readiness(customer: Customer) -> Readiness:
-    """Readiness as the database has it now, in one query."""
-    return readiness_of(Customer.objects.with_readiness().get(pk=customer.pk))

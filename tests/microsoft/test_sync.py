@@ -6,7 +6,7 @@ from activitylog.models import Action, ActivityLogEntry, Source
 from customers.models import AZURE_GLOBAL_OFFER, AzureSubscription, Customer, RoleAssignment, Subscription
 from microsoft.scenario import MICROSOFT_365_OFFER, CustomerBuilder
 from microsoft.sync import run_sync
-from permissions.policies import purchase_readiness
+from permissions.selectors import purchase_readiness
 
 
 def ready_customer(name="Contoso", **kwargs) -> CustomerBuilder:

@@ -228,8 +228,9 @@ def test_seed_demo_fills_the_simulator_and_the_portal_syncs_from_it(db, tmp_path
     from microsoft.models import SyncError
     assert Customer.objects.count() == 42, list(SyncError.objects.values_list("message", flat=True))
     assert not Customer.objects.filter(synced_at__isnull=True).exists()
-    readiness = {c.company_name: (c.has_azure_subscription and c.has_owner)
-                 for c in Customer.objects.with_readiness()}
+    from permissions.selectors import purchase_readiness
+
+    readiness = {c.company_name: purchase_readiness(c).ready for c in Customer.objects.all()}
     assert readiness["PT Nusantara Data Prima"] is True            # User Owner
     assert readiness["Società Agricola Bellavista"] is True        # the first ready one: a Group Owner
     assert readiness["Øresund Logistik ApS"] is False              # suspended plan

@@ -257,9 +257,9 @@ class Command(BaseCommand):
             self.seed_simulator(password, simulator_state)
             self.print_sign_ins(url, password, made_up=not given_password, existing=False)
             return
-        with transaction.atomic():
-            # A seeded generator on purpose: the demo is the same every time.
-            Seeder(password=password, rng=random.Random(SEED)).run()  # noqa: S311
+        # Each step is a service with its own transaction, as it would be on the pages; a seeded
+        # generator on purpose: the demo is the same every time.
+        Seeder(password=password, rng=random.Random(SEED)).run()  # noqa: S311
         self.stdout.write(self.style.SUCCESS(
             _("Demo data loaded: %(customers)d customers, %(agents)d agents, "
               "%(entries)d activity log entries.")
