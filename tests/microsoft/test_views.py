@@ -259,3 +259,17 @@ def test_the_api_describes_a_synchronised_customer(microsoft, admin_agent):
     by_status = {s["status"]: s for s in body["subscriptions"]}
     assert by_status["active"]["owners"] == ["alexwilber@contoso.onmicrosoft.com"]
     assert by_status["expired"]["isAzure"] is True and by_status["expired"]["owners"] == []
+
+
+def test_the_account_checklist_links_to_the_azure_subscriptions_access_control(microsoft, signed_in,
+                                                                               admin_agent):
+    from microsoft.scenario import CustomerBuilder
+
+    builder = CustomerBuilder("No owner yet")
+    azure = builder.azure_subscription(builder.subscription(), name="noowner-production")
+    microsoft.load([builder])
+    run_sync()
+
+    page = signed_in(admin_agent).get(reverse("customers:account", args=[builder.tenant_id])).text
+
+    assert f"portal.azure.com/#@{builder.tenant_id}/resource/subscriptions/{azure['id']}/users" in page
