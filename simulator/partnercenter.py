@@ -298,7 +298,8 @@ def list_azure_entitlements(sim, req: Request, customer_id: str, subscription_id
 
 # ------------------------------------------------------------------------- idempotency and auditing
 def idempotent(write):
-    """A repeated MS-RequestId returns the first answer and changes nothing (Partner Center's headers)."""
+    """A repeated MS-RequestId returns the first successful answer and changes nothing (develop/headers.md:
+    "reuse it on a timeout retry")."""
     def wrapper(sim, req: Request, **kwargs) -> Response:
         request_id = req.header("MS-RequestId")
         if not request_id:
@@ -315,7 +316,9 @@ def idempotent(write):
                 response = write(sim, req, **kwargs)
             except HttpError as error:
                 response = error.response
-            if response.status < 500 and response.status != 429:
+            # Only a write that was done is remembered: a refusal (401, 412, 429, 5xx…) may be retried
+            # with the same MS-RequestId once its cause is fixed (a fresh token, a fresh etag).
+            if 200 <= response.status < 300:
                 answers = store.internal["idempotency"]
                 answers[key] = {"status": response.status, "body": response.body.decode(),
                                 "contentType": response.content_type,

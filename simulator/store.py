@@ -33,7 +33,7 @@ DEFAULT_SETTINGS = {
     "accessTokenLifetimeSeconds": 3600,
 }
 FAULT_KINDS = {"429", "500", "503", "drop", "drop_after", "html", "slow", "truncated", "unknown_enum"}
-JOURNAL_LIMIT = 1_000_000
+JOURNAL_LIMIT = 200_000   # the oldest entries go first
 IDEMPOTENCY_LIMIT = 100_000
 
 
