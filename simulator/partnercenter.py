@@ -672,6 +672,8 @@ def _place_order(sim, req: Request, claims: dict, customer: dict, lines: list[di
     """Create the order and its subscriptions (an Azure plan gets its first Azure subscription, with the
     partner's AdminAgents group as Owner: that is how AOBO arrives). Call with the store's lock held."""
     store = sim.store
+    if not all(isinstance(line, dict) for line in lines):
+        raise pc_error(400, "400", "Every line item must be an object.")
     offers = [str(line.get("offerId") or line.get("catalogItemId") or "") for line in lines]
     if not all(offers):
         raise pc_error(400, "400", "Every line item needs an offerId.")
@@ -764,7 +766,9 @@ def create_cart(sim, req: Request, customer_id: str) -> Response:
         raise pc_error(400, "400", "A cart needs lineItems.")
     items = []
     for number, line in enumerate(lines):
-        catalog_item = str((line or {}).get("catalogItemId") or "")
+        if not isinstance(line, dict):
+            raise pc_error(400, "400", f"Line item {number} must be an object.")
+        catalog_item = str(line.get("catalogItemId") or "")
         if catalog_item.count(":") != 2:
             raise pc_error(400, "400", f"Line item {number}: catalogItemId must be "
                            "{productId}:{skuId}:{availabilityId}.")

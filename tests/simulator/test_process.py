@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import requests
 from cryptography import x509
 from django.conf import settings
@@ -60,3 +61,30 @@ def test_reset_empties_the_scenario_and_restores_settings(sim):
     assert sim.control.get_state()["customers"] == []
     assert sim.control.settings()["throttling"] is True
     assert sim.control.requests() == []
+
+
+def test_a_scenario_the_simulator_cannot_serve_is_refused_and_nothing_changes(sim):
+    from simulator.testing import SimulatorError
+    before = sim.control.get_state()
+    for broken in ({"partner": "x"}, {"customers": "x"}, {"customers": [{"tenantId": "t", "users": "x"}]},
+                   {"customers": [{"tenantId": "t", "subscriptions": [{"id": "s", "azureSubscriptions": [
+                       {"id": "a", "roleAssignments": [{"name": "n"}]}]}]}]},
+                   {"customers": [{"tenantId": "t"}, {"tenantId": "T"}]}):
+        with pytest.raises(SimulatorError, match="400"):
+            sim.control.put_state(broken)
+    assert sim.control.get_state() == before
+
+
+@pytest.mark.parametrize("rule", [{"path": "(", "fault": "500"}, {"path": "x", "fault": "500", "times": "x"},
+                                  {"path": "x", "fault": "500", "probability": "often"}, "not a rule"])
+def test_a_fault_rule_that_cannot_work_is_refused(sim, rule):
+    from simulator.testing import SimulatorError
+    with pytest.raises(SimulatorError, match="400"):
+        sim.control.faults([rule])
+    assert sim.control._call("GET", "/faults") == {"rules": []}
+
+
+def test_generate_refuses_sizes_out_of_range(simulator):
+    from simulator.testing import SimulatorError
+    with pytest.raises(SimulatorError, match="400"):
+        simulator.control.generate(customers=10**9)
