@@ -348,3 +348,229 @@ def list_subscriptions(sim, req: Request) -> Response:
         for subscription in (customer or {}).get("subscriptions", []):
             items.extend(subscription_json(customer, azure) for azure in subscription["azureSubscriptions"])
     return json_response(200, {"value": items, "count": {"type": "Total", "value": len(items)}})
+
+
+# ------------------------------------------------------------ Microsoft.Billing (the partner's MPA)
+BILLING_VERSIONS = {"2019-10-01-preview", "2020-05-01", "2024-04-01"}
+VIEW_CHARGES = ("Allowed", "NotAllowed")
+
+
+def billing_account(sim) -> str:
+    partner = sim.store.partner or {}
+    if partner.get("billingAccountName"):
+        return partner["billingAccountName"]
+    tid = partner.get("tenantId", "")
+    first, second = uuid.uuid5(uuid.NAMESPACE_OID, "ba:" + tid), uuid.uuid5(uuid.NAMESPACE_OID, "mpa:" + tid)
+    return f"{first}:{second}_2019-05-31"
+
+
+def partner_caller(sim, req: Request) -> dict:
+    """A call on the partner's own billing account: an App+User token of the partner's tenant."""
+    claims = caller(sim, req)
+    partner = sim.store.partner or {}
+    if claims["tid"].lower() != str(partner.get("tenantId", "")).lower():
+        raise arm_error(401, "InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer "
+                        f"'https://sts.windows.net/{claims['tid']}/'; the billing account belongs to the "
+                        "partner's tenant.")
+    if is_app_only(claims):
+        # Billing policies are changed by the partner's admin agents or billing admins (modelled).
+        raise arm_error(403, "AuthorizationFailed", "The client does not have authorization to perform "
+                        "action 'Microsoft.Billing/billingAccounts/customers/policies/write'.")
+    return claims
+
+
+def _billing_account_or_404(sim, name: str) -> str:
+    account = billing_account(sim)
+    if name.lower() != account.lower():
+        raise arm_error(404, "BillingAccountNotFound", f"Billing account '{name}' was not found.")
+    return account
+
+
+@router.route("GET", "/providers/Microsoft\\.Billing/billingAccounts")
+def list_billing_accounts(sim, req: Request) -> Response:
+    api_version(req, BILLING_VERSIONS)
+    partner_caller(sim, req)
+    account = billing_account(sim)
+    return json_response(200, {"value": [{
+        "id": f"/providers/Microsoft.Billing/billingAccounts/{account}", "name": account,
+        "type": "Microsoft.Billing/billingAccounts",
+        "properties": {"accountStatus": "Active", "accountType": "Partner",
+                       "agreementType": "MicrosoftPartnerAgreement", "hasReadAccess": True,
+                       "displayName": (sim.store.partner or {}).get("name")}}]})
+
+
+@router.route("GET", "/providers/Microsoft\\.Billing/billingAccounts/(?P<account>[^/]+)/customers")
+def list_billing_customers(sim, req: Request, account: str) -> Response:
+    api_version(req, BILLING_VERSIONS)
+    partner_caller(sim, req)
+    account = _billing_account_or_404(sim, account)
+    with sim.store.lock:
+        items = [{"id": f"/providers/Microsoft.Billing/billingAccounts/{account}/customers/{c['tenantId']}",
+                  "name": c["tenantId"], "type": "Microsoft.Billing/billingAccounts/customers",
+                  "properties": {"displayName": c.get("companyName"),
+                                 "billingProfileDisplayName": (sim.store.partner or {}).get("name")}}
+                 for c in sim.store.customers.values()]
+    return json_response(200, {"value": items})
+
+
+POLICY_PATH = ("/providers/Microsoft\\.Billing/billingAccounts/(?P<account>[^/]+)/customers/"
+               "(?P<customer_id>[^/]+)/policies/default")
+
+
+def _billing_policy(sim, account: str, customer: dict) -> dict:
+    tid = customer["tenantId"]
+    return {"id": f"/providers/Microsoft.Billing/billingAccounts/{account}/customers/{tid}/policies/default",
+            "name": "default", "type": "Microsoft.Billing/billingAccounts/customers/policies",
+            "properties": {"viewCharges": (customer.get("billingPolicy") or {}).get("viewCharges",
+                                                                                   "NotAllowed")}}
+
+
+def _billing_customer(sim, customer_id: str) -> dict:
+    customer = sim.store.customer(customer_id)
+    if customer is None:
+        raise arm_error(404, "CustomerNotFound", f"Customer '{customer_id}' was not found in the billing "
+                        "account.")
+    return customer
+
+
+@router.route("GET", POLICY_PATH)
+def get_billing_policy(sim, req: Request, account: str, customer_id: str) -> Response:
+    api_version(req, BILLING_VERSIONS)
+    partner_caller(sim, req)
+    account = _billing_account_or_404(sim, account)
+    with sim.store.lock:
+        return json_response(200, _billing_policy(sim, account, _billing_customer(sim, customer_id)))
+
+
+@router.route("PUT", POLICY_PATH)
+def put_billing_policy(sim, req: Request, account: str, customer_id: str) -> Response:
+    api_version(req, BILLING_VERSIONS)
+    partner_caller(sim, req)
+    account = _billing_account_or_404(sim, account)
+    body = req.json(lambda message: arm_error(400, "InvalidRequestContent", message))
+    view = ((body or {}).get("properties") or {}).get("viewCharges") if isinstance(body, dict) else None
+    if view not in VIEW_CHARGES:
+        raise arm_error(400, "InvalidRequestContent", "properties.viewCharges must be Allowed or NotAllowed.")
+    with sim.store.lock:
+        customer = _billing_customer(sim, customer_id)
+        customer["billingPolicy"] = {"viewCharges": view}
+        sim.store.changed()
+        return json_response(200, _billing_policy(sim, account, customer))
+
+
+# ------------------------------------------- Microsoft.Capacity and Microsoft.BillingBenefits (read)
+CAPACITY_VERSIONS = {"2019-04-01", "2020-10-25", "2021-07-01", "2022-03-01", "2022-11-01"}
+BENEFITS_VERSIONS = {"2022-11-01", "2024-11-01-preview"}
+
+
+def tenant_caller(sim, req: Request) -> tuple[dict, dict]:
+    """A tenant-level call (reservations, savings plans): the token's tenant must be a customer's."""
+    claims = caller(sim, req)
+    customer = sim.store.customer(claims["tid"])
+    if customer is None:
+        raise arm_error(401, "InvalidAuthenticationTokenTenant", f"The tenant '{claims['tid']}' is not a "
+                        "customer's tenant known to the simulator.")
+    return claims, customer
+
+
+def _visible(items: list[dict]) -> list[dict]:
+    # Whether the partner's agents see orders a customer bought itself is UNCONFIRMED (MICROSOFT.md §4.4):
+    # a scenario says so per order with "visibleToPartner": false.
+    return [item for item in items if item.get("visibleToPartner", True)]
+
+
+def _arm_object(item: dict, kind: str, id_prefix: str) -> dict:
+    data = {k: v for k, v in item.items() if k not in ("visibleToPartner", "reservations", "savingsPlans")}
+    data.setdefault("name", data.get("id", "").rsplit("/", 1)[-1] or str(uuid.uuid4()))
+    data.setdefault("id", f"{id_prefix}/{data['name']}")
+    data.setdefault("type", kind)
+    data.setdefault("properties", {})
+    return data
+
+
+def _orders(customer: dict) -> list[dict]:
+    return _visible(customer.get("reservationOrders", []))
+
+
+def _order_json(order: dict) -> dict:
+    data = _arm_object(order, "microsoft.capacity/reservationOrders",
+                       "/providers/microsoft.capacity/reservationOrders")
+    data["properties"] = {**data["properties"], "reservations": [
+        {"id": _reservation_json(data, r)["id"]} for r in order.get("reservations", [])]}
+    return data
+
+
+def _reservation_json(order: dict, reservation: dict) -> dict:
+    return _arm_object(reservation, "microsoft.capacity/reservationOrders/reservations",
+                       f"{order['id']}/reservations")
+
+
+def _find_order(customer: dict, order_id: str) -> dict:
+    for order in _orders(customer):
+        if _order_json(order)["name"].lower() == order_id.lower():
+            return order
+    raise arm_error(404, "ReservationOrderNotFound", f"Reservation order '{order_id}' was not found.")
+
+
+@router.route("GET", "/providers/Microsoft\\.Capacity/reservationOrders")
+def list_reservation_orders(sim, req: Request) -> Response:
+    api_version(req, CAPACITY_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        return json_response(200, {"value": [_order_json(o) for o in _orders(customer)]})
+
+
+@router.route("GET", "/providers/Microsoft\\.Capacity/reservationOrders/(?P<order_id>[^/]+)")
+def get_reservation_order(sim, req: Request, order_id: str) -> Response:
+    api_version(req, CAPACITY_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        return json_response(200, _order_json(_find_order(customer, order_id)))
+
+
+@router.route("GET", "/providers/Microsoft\\.Capacity/reservationOrders/(?P<order_id>[^/]+)/reservations")
+def list_reservations_in_order(sim, req: Request, order_id: str) -> Response:
+    api_version(req, CAPACITY_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        order = _find_order(customer, order_id)
+        data = _order_json(order)
+        return json_response(200, {"value": [_reservation_json(data, r)
+                                             for r in order.get("reservations", [])]})
+
+
+@router.route("GET", "/providers/Microsoft\\.Capacity/reservations")
+def list_all_reservations(sim, req: Request) -> Response:
+    api_version(req, CAPACITY_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        items = []
+        for order in _orders(customer):
+            data = _order_json(order)
+            items.extend(_reservation_json(data, r) for r in order.get("reservations", []))
+    return json_response(200, {"value": items})
+
+
+@router.route("GET", "/providers/Microsoft\\.BillingBenefits/savingsPlanOrders")
+def list_savings_plan_orders(sim, req: Request) -> Response:
+    api_version(req, BENEFITS_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        items = [_arm_object(o, "microsoft.billingbenefits/savingsPlanOrders",
+                             "/providers/Microsoft.BillingBenefits/savingsPlanOrders")
+                 for o in _visible(customer.get("savingsPlanOrders", []))]
+    return json_response(200, {"value": items})
+
+
+@router.route("GET", "/providers/Microsoft\\.BillingBenefits/savingsPlans")
+def list_savings_plans(sim, req: Request) -> Response:
+    api_version(req, BENEFITS_VERSIONS)
+    _, customer = tenant_caller(sim, req)
+    with sim.store.lock:
+        items = []
+        for order in _visible(customer.get("savingsPlanOrders", [])):
+            data = _arm_object(order, "microsoft.billingbenefits/savingsPlanOrders",
+                               "/providers/Microsoft.BillingBenefits/savingsPlanOrders")
+            items.extend(_arm_object(plan, "microsoft.billingbenefits/savingsPlanOrders/savingsPlans",
+                                     f"{data['id']}/savingsPlans") for plan in order.get("savingsPlans", []))
+    return json_response(200, {"value": items})

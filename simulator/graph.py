@@ -119,6 +119,33 @@ def _one(sim, req: Request, key: str, kind: str) -> Response:
     return json_response(200, {"@odata.context": f"{GRAPH_BASE}/$metadata#{kind}s/$entity", **data})
 
 
+@router.route("GET", "/v1.0/me")
+def me(sim, req: Request) -> Response:
+    """The signed-in user (a delegated token's `oid` in its tenant)."""
+    claims, _ = caller(sim, req)
+    if "scp" not in claims:
+        raise graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.",
+                          req)
+    return _one(sim, req, claims["oid"], "user")
+
+
+@router.route("GET", "/oidc/userinfo")
+def userinfo(sim, req: Request) -> Response:
+    """OpenID Connect's userinfo endpoint (graph.microsoft.com/oidc/userinfo), for a delegated token."""
+    claims, tenant = caller(sim, req)
+    with sim.store.lock:
+        hit = directory(sim, tenant).get(str(claims.get("oid", "")).lower())
+    if hit is None or hit[0] != "user":
+        raise graph_error(401, "InvalidAuthenticationToken", "The token does not name a user.", req)
+    user = hit[1]
+    name = user.get("displayName") or ""
+    given, _, family = name.partition(" ")
+    return json_response(200, {"sub": claims.get("sub"), "name": name, "given_name": given,
+                               "family_name": family,
+                               "email": user.get("email") or user.get("userPrincipalName"),
+                               "picture": f"{req.base}/graph/v1.0/me/photo/$value"})
+
+
 @router.route("GET", "/v1.0/users/(?P<key>[^/]+)")
 def get_user(sim, req: Request, key: str) -> Response:
     return _one(sim, req, key, "user")

@@ -298,7 +298,8 @@ def list_azure_entitlements(sim, req: Request, customer_id: str, subscription_id
 
 # ------------------------------------------------------------------------- idempotency and auditing
 def idempotent(write):
-    """A repeated MS-RequestId returns the first answer and changes nothing (Partner Center's headers)."""
+    """A repeated MS-RequestId returns the first successful answer and changes nothing (develop/headers.md:
+    "reuse it on a timeout retry")."""
     def wrapper(sim, req: Request, **kwargs) -> Response:
         request_id = req.header("MS-RequestId")
         if not request_id:
@@ -315,7 +316,9 @@ def idempotent(write):
                 response = write(sim, req, **kwargs)
             except HttpError as error:
                 response = error.response
-            if response.status < 500 and response.status != 429:
+            # Only a write that was done is remembered: a refusal (401, 412, 429, 5xx…) may be retried
+            # with the same MS-RequestId once its cause is fixed (a fresh token, a fresh etag).
+            if 200 <= response.status < 300:
                 answers = store.internal["idempotency"]
                 answers[key] = {"status": response.status, "body": response.body.decode(),
                                 "contentType": response.content_type,
@@ -594,3 +597,284 @@ def audit_records(sim, req: Request) -> Response:
         body["links"]["next"] = link(f"{path}?size={size}&seekOperation=Next", "GET",
                                      [{"key": "MS-ContinuationToken", "value": next_token}])
     return json_response(200, body)
+
+
+# -------------------------------------------------------------------------------------------- orders
+def order_json(customer: dict, order: dict) -> dict:
+    """An order in Partner Center's shape (orders seeded in the scenario get the fields they lack)."""
+    tid = customer["tenantId"]
+    data = {"id": order["id"], "alternateId": order.get("alternateId", order["id"][:12]),
+            "referenceCustomerId": tid, "billingCycle": order.get("billingCycle", "monthly"),
+            "transactionType": order.get("transactionType", "UserPurchase"),
+            "currencyCode": order.get("currencyCode", "USD"),
+            "currencySymbol": order.get("currencySymbol", "$"),
+            "creationDate": order.get("creationDate", now_iso()), "status": order.get("status", "completed"),
+            "links": {"self": link(f"/v1/customers/{tid}/orders/{order['id']}")},
+            "attributes": {"etag": order.get("etag", '"1"'), "objectType": "Order"}}
+    lines = []
+    for number, line in enumerate(order.get("lineItems", [])):
+        item = {"lineItemNumber": line.get("lineItemNumber", number), "offerId": line.get("offerId"),
+                "friendlyName": line.get("friendlyName"), "quantity": line.get("quantity", 1),
+                "links": dict(line.get("links") or {})}
+        for optional in ("subscriptionId", "parentSubscriptionId", "termDuration", "transactionType",
+                         "partnerIdOnRecord", "provisioningContext", "renewsTo"):
+            if optional in line:
+                item[optional] = line[optional]
+        if "subscriptionId" in line and "subscription" not in item["links"]:
+            item["links"]["subscription"] = link(
+                f"/v1/customers/{tid}/subscriptions/{line['subscriptionId']}")
+        lines.append(item)
+    data["lineItems"] = lines
+    for optional in ("client",):
+        if optional in order:
+            data[optional] = order[optional]
+    return data
+
+
+@router.route("GET", "/v1/customers/(?P<customer_id>[^/]+)/orders")
+def list_orders(sim, req: Request, customer_id: str) -> Response:
+    caller(sim, req)
+    # Orders are on Partner Center's throttled list; no number is published, so the simulator uses the
+    # Customer/Subscription resources' 500 a minute, in a bucket of its own (modelled).
+    throttle(sim, req, "order")
+    billing_type = (req.query.get("billingType") or "").lower()
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        items = [order_json(customer, o) for o in customer["orders"]
+                 if not billing_type or str(o.get("billingCycle", "monthly")).lower() == billing_type]
+    return json_response(200, collection(items, f"/v1/customers/{customer['tenantId']}/orders"))
+
+
+@router.route("GET", "/v1/customers/(?P<customer_id>[^/]+)/orders/(?P<order_id>[^/]+)")
+def get_order(sim, req: Request, customer_id: str, order_id: str) -> Response:
+    caller(sim, req)
+    throttle(sim, req, "order")
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        order = next((o for o in customer["orders"] if o["id"].lower() == order_id.lower()), None)
+        if order is None:
+            raise pc_error(404, "404", f"Order {order_id} was not found.")
+        return json_response(200, order_json(customer, order))
+
+
+def _quantity(line: dict, number: int) -> int:
+    try:
+        quantity = int(line.get("quantity") or 1)
+    except (TypeError, ValueError) as exc:
+        raise pc_error(400, "400", f"Line item {number}: quantity must be a whole number.") from exc
+    if quantity < 1:
+        raise pc_error(400, "400", f"Line item {number}: quantity must be at least 1.")
+    return quantity
+
+
+def _place_order(sim, req: Request, claims: dict, customer: dict, lines: list[dict],
+                 billing_cycle: str) -> dict:
+    """Create the order and its subscriptions (an Azure plan gets its first Azure subscription, with the
+    partner's AdminAgents group as Owner: that is how AOBO arrives). Call with the store's lock held."""
+    store = sim.store
+    if not all(isinstance(line, dict) for line in lines):
+        raise pc_error(400, "400", "Every line item must be an object.")
+    offers = [str(line.get("offerId") or line.get("catalogItemId") or "") for line in lines]
+    if not all(offers):
+        raise pc_error(400, "400", "Every line item needs an offerId.")
+    plans = sum(offer.upper().startswith(AZURE_PLAN_PREFIX) for offer in offers)
+    has_plan = any(s.get("offerId", "").upper().startswith(AZURE_PLAN_PREFIX) and
+                   s.get("status", "active") == "active" for s in customer["subscriptions"])
+    if plans > 1 or (plans and has_plan):
+        # One Azure plan per customer (Microsoft's rule; the error code is modelled).
+        raise pc_error(400, "400", "A customer has one Azure plan; add Azure subscriptions to it instead.")
+    order_id = str(uuid.uuid4()).replace("-", "")[:32]
+    created = now_iso()
+    order_lines = []
+    for number, (line, offer) in enumerate(zip(lines, offers, strict=True)):
+        quantity = _quantity(line, number)
+        subscription_id = str(uuid.uuid4())
+        is_azure_plan = offer.upper().startswith(AZURE_PLAN_PREFIX)
+        name = line.get("friendlyName") or ("Azure plan" if is_azure_plan else offer)
+        subscription = {"id": subscription_id, "offerId": offer, "offerName": name, "friendlyName": name,
+                        "status": "active", "quantity": quantity,
+                        "billingType": "usage" if is_azure_plan else "license", "creationDate": created,
+                        "orderId": order_id, "azureSubscriptions": []}
+        if line.get("termDuration"):
+            subscription["termDuration"] = line["termDuration"]
+        if is_azure_plan:
+            group = (store.partner or {}).get("adminAgentsGroupId")
+            assignments = [{"name": str(uuid.uuid4()), "principalId": group, "principalType": "ForeignGroup",
+                            "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"}] if group else []
+            subscription["azureSubscriptions"].append({
+                "id": str(uuid.uuid4()), "friendlyName": "Microsoft Azure", "status": "active",
+                "roleAssignments": assignments})
+        customer["subscriptions"].append(subscription)
+        order_lines.append({"lineItemNumber": number, "offerId": offer, "subscriptionId": subscription_id,
+                            "friendlyName": name, "quantity": quantity,
+                            **({"termDuration": line["termDuration"]} if line.get("termDuration") else {}),
+                            **({"provisioningContext": line["provisioningContext"]}
+                               if line.get("provisioningContext") else {})})
+    order = {"id": order_id, "billingCycle": billing_cycle, "transactionType": "UserPurchase",
+             "creationDate": created, "status": "completed", "lineItems": order_lines}
+    customer["orders"].append(order)
+    store.index_customer(customer)
+    data = order_json(customer, order)
+    customized = {"OrderId": order_id}
+    for line in order_lines:
+        n = line["lineItemNumber"]
+        customized.update({f"OfferId-{n}": line["offerId"], f"SubscriptionId-{n}": line["subscriptionId"],
+                           f"Quantity-{n}": line["quantity"]})
+    audit(sim, req, claims, customer=customer, resource_type="order", operation="create_order", old=None,
+          new=data, customized=customized)
+    return data
+
+
+@router.route("POST", "/v1/customers/(?P<customer_id>[^/]+)/orders")
+@idempotent
+def create_order(sim, req: Request, customer_id: str) -> Response:
+    claims = caller(sim, req)
+    body = req.json(lambda message: pc_error(400, "400", message))
+    if not isinstance(body, dict) or not isinstance(body.get("lineItems"), list) or not body["lineItems"]:
+        raise pc_error(400, "400", "An order needs lineItems.")
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        order = _place_order(sim, req, claims, customer, body["lineItems"],
+                             body.get("billingCycle", "monthly"))
+    return json_response(201, order)
+
+
+# --------------------------------------------------------------------------------------------- carts
+def cart_json(customer: dict, cart: dict) -> dict:
+    tid = customer["tenantId"]
+    return {"id": cart["id"], "creationTimestamp": cart["created"], "lastModifiedTimestamp": cart["modified"],
+            "expirationTimestamp": cart["expires"], "lastModifiedUser": cart.get("user"),
+            "status": cart["status"], "lineItems": cart["lineItems"],
+            "links": {"self": link(f"/v1/customers/{tid}/carts/{cart['id']}")},
+            "attributes": {"objectType": "Cart"}}
+
+
+def _cart(customer: dict, cart_id: str) -> dict:
+    cart = next((c for c in customer.setdefault("carts", []) if c["id"].lower() == cart_id.lower()), None)
+    if cart is None:
+        raise pc_error(404, "404", f"Cart {cart_id} was not found.")
+    return cart
+
+
+@router.route("POST", "/v1/customers/(?P<customer_id>[^/]+)/carts")
+@idempotent
+def create_cart(sim, req: Request, customer_id: str) -> Response:
+    claims = caller(sim, req)
+    body = req.json(lambda message: pc_error(400, "400", message))
+    lines = body.get("lineItems") if isinstance(body, dict) else None
+    if not isinstance(lines, list) or not lines:
+        raise pc_error(400, "400", "A cart needs lineItems.")
+    items = []
+    for number, line in enumerate(lines):
+        if not isinstance(line, dict):
+            raise pc_error(400, "400", f"Line item {number} must be an object.")
+        catalog_item = str(line.get("catalogItemId") or "")
+        if catalog_item.count(":") != 2:
+            raise pc_error(400, "400", f"Line item {number}: catalogItemId must be "
+                           "{productId}:{skuId}:{availabilityId}.")
+        items.append({"id": line.get("id", number), "catalogItemId": catalog_item,
+                      "friendlyName": line.get("friendlyName"), "quantity": _quantity(line, number),
+                      "billingCycle": line.get("billingCycle", "monthly"),
+                      **({"termDuration": line["termDuration"]} if line.get("termDuration") else {}),
+                      "provisioningContext": line.get("provisioningContext") or {},
+                      "orderGroup": str(line.get("orderGroup", "0"))})
+    now = datetime.now(UTC)
+    cart = {"id": str(uuid.uuid4()), "created": iso(now), "modified": iso(now),
+            "expires": iso(now + timedelta(days=7)), "user": claims.get("upn") or claims.get("appid"),
+            "status": "Active", "lineItems": items}
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        customer.setdefault("carts", []).append(cart)
+        sim.store.changed()
+        return json_response(201, cart_json(customer, cart))
+
+
+@router.route("GET", "/v1/customers/(?P<customer_id>[^/]+)/carts/(?P<cart_id>[^/]+)")
+def get_cart(sim, req: Request, customer_id: str, cart_id: str) -> Response:
+    caller(sim, req)
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        return json_response(200, cart_json(customer, _cart(customer, cart_id)))
+
+
+@router.route("POST", "/v1/customers/(?P<customer_id>[^/]+)/carts/(?P<cart_id>[^/]+)/checkout")
+@idempotent
+def checkout(sim, req: Request, customer_id: str, cart_id: str) -> Response:
+    claims = caller(sim, req)
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        cart = _cart(customer, cart_id)
+        if cart["status"] != "Active":
+            raise pc_error(400, "400", f"Cart {cart_id} was already checked out.")
+        lines = [{"offerId": line["catalogItemId"], "friendlyName": line.get("friendlyName"),
+                  "quantity": line["quantity"], "termDuration": line.get("termDuration"),
+                  "provisioningContext": line.get("provisioningContext")} for line in cart["lineItems"]]
+        order = _place_order(sim, req, claims, customer, lines, cart["lineItems"][0]["billingCycle"])
+        cart["status"] = "Ordered"
+        cart["modified"] = now_iso()
+    return json_response(200, {"orders": [order], "orderErrors": [],
+                               "links": {"self": link(f"/v1/customers/{customer['tenantId']}/carts/{cart_id}"
+                                                      "/checkout", "POST")},
+                               "attributes": {"objectType": "CartCheckoutResult"}})
+
+
+# ------------------------------------------------------------------------------------ customer users
+def customer_user_json(customer: dict, user: dict) -> dict:
+    return {"id": user["id"], "userPrincipalName": user["userPrincipalName"],
+            "firstName": user.get("firstName"), "lastName": user.get("lastName"),
+            "displayName": user.get("displayName"), "usageLocation": user.get("usageLocation"),
+            "userDomainType": "none", "state": "active",
+            "links": {"self": link(f"/v1/customers/{customer['tenantId']}/users/{user['id']}")},
+            "attributes": {"objectType": "CustomerUser"}}
+
+
+@router.route("GET", "/v1/customers/(?P<customer_id>[^/]+)/users")
+def list_customer_users(sim, req: Request, customer_id: str) -> Response:
+    caller(sim, req)
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        items = [customer_user_json(customer, u) for u in customer["users"]]
+    return json_response(200, collection(items, f"/v1/customers/{customer['tenantId']}/users"))
+
+
+@router.route("POST", "/v1/customers/(?P<customer_id>[^/]+)/users")
+@idempotent
+def create_customer_user(sim, req: Request, customer_id: str) -> Response:
+    claims = caller(sim, req)
+    body = req.json(lambda message: pc_error(400, "400", message))
+    if not isinstance(body, dict):
+        raise pc_error(400, "400", "The body must be a CustomerUser.")
+    for required in ("userPrincipalName", "displayName", "usageLocation", "passwordProfile"):
+        if not body.get(required):
+            raise pc_error(400, "400", f"{required} is required.")
+    upn = str(body["userPrincipalName"])
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        domains = {str(customer.get("domain", "")).lower()} | {
+            u["userPrincipalName"].rsplit("@", 1)[-1].lower() for u in customer["users"]}
+        if "@" not in upn or upn.rsplit("@", 1)[-1].lower() not in domains:
+            raise pc_error(400, "400", f"The domain of {upn} is not a domain of the customer.")
+        if any(u["userPrincipalName"].lower() == upn.lower() for u in customer["users"]):
+            raise pc_error(409, "409", f"A user with the user principal name {upn} already exists.")
+        user = {"id": str(uuid.uuid4()), "userPrincipalName": upn, "displayName": body["displayName"],
+                "firstName": body.get("firstName"), "lastName": body.get("lastName"),
+                "usageLocation": body["usageLocation"]}
+        customer["users"].append(user)
+        sim.store.index_customer(customer)
+        data = customer_user_json(customer, user)
+        audit(sim, req, claims, customer=customer, resource_type="customer_user",
+              operation="create_customer_user", old=None, new=data)
+    return json_response(201, data)
+
+
+# ------------------------------------------------------------------------------------- entitlements
+@router.route("GET", "/v1/customers/(?P<customer_id>[^/]+)/entitlements")
+def list_entitlements(sim, req: Request, customer_id: str) -> Response:
+    """Entitlements seeded in the scenario (customers[].entitlements, in Partner Center's shape); App+User."""
+    caller(sim, req, app_user_only=True)
+    kind = (req.query.get("entitlementType") or "").lower()
+    with sim.store.lock:
+        customer = customer_or_404(sim, customer_id)
+        items = [e for e in customer.get("entitlements", [])
+                 if not kind or str(e.get("entitlementType", "")).lower() == kind]
+    return json_response(200, collection(items, f"/v1/customers/{customer['tenantId']}/entitlements"))

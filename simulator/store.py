@@ -33,7 +33,7 @@ DEFAULT_SETTINGS = {
     "accessTokenLifetimeSeconds": 3600,
 }
 FAULT_KINDS = {"429", "500", "503", "drop", "drop_after", "html", "slow", "truncated", "unknown_enum"}
-JOURNAL_LIMIT = 1_000_000
+JOURNAL_LIMIT = 200_000   # the oldest entries go first
 IDEMPOTENCY_LIMIT = 100_000
 
 
@@ -214,9 +214,20 @@ class Store:
     def set_faults(self, rules: list[dict]) -> None:
         prepared = []
         for rule in rules:
+            if not isinstance(rule, dict):
+                raise ValueError("Each rule is an object.")
             if rule.get("fault") not in FAULT_KINDS:
                 raise ValueError(f"Unknown fault {rule.get('fault')!r}; one of {sorted(FAULT_KINDS)}.")
-            prepared.append({**rule, "_path": re.compile(rule.get("path") or ""),
+            try:
+                path = re.compile(rule.get("path") or "")
+            except re.error as exc:
+                raise ValueError(f"The path {rule.get('path')!r} is not a regular expression: "
+                                 f"{exc}.") from exc
+            for number in ("probability", "retryAfter", "delaySeconds"):
+                if rule.get(number) is not None and (isinstance(rule[number], bool) or
+                                                     not isinstance(rule[number], int | float)):
+                    raise ValueError(f"{number} is a number.")
+            prepared.append({**rule, "_path": path,
                              "_skip": int(rule.get("skip") or 0),
                              "_left": None if rule.get("times", 1) is None else int(rule.get("times", 1))})
         with self.lock:

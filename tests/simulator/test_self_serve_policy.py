@@ -132,3 +132,13 @@ def test_writes_leave_audit_records(pc, sim):
     assert records[0]["resourceOldValue"] is None
     assert '"AzureReservedInstances"' in records[0]["resourceNewValue"]
     assert records[2]["resourceNewValue"] is None
+
+
+def test_a_refused_write_can_be_retried_with_the_same_request_id(pc):
+    current = pc("GET", f"/v1/SelfServePolicy/{PARTNER}_{FABRIKAM}").json()
+    change = {**current, "permissions": [RI, SP]}
+    stale = {**change, "attributes": {**current["attributes"], "etag": '"stale"'}}
+    refused = pc("PUT", f"/v1/SelfServePolicy/{current['id']}", json=stale, request_id="change-1")
+    assert refused.status_code == 412
+    retried = pc("PUT", f"/v1/SelfServePolicy/{current['id']}", json=change, request_id="change-1")
+    assert retried.status_code == 200 and retried.json()["permissions"] == [RI, SP]

@@ -127,3 +127,16 @@ def test_logout_redirects_to_the_post_logout_uri(sim, http):
                         allow_redirects=False)
     assert response.status_code == 302
     assert response.headers["Location"] == "https://portal.example/signed-out"
+
+
+def test_the_sign_in_access_token_reads_me_and_userinfo_from_graph(sim, http):
+    app = portal_app(sim)
+    flow = app.initiate_auth_code_flow(scopes=["User.Read"], redirect_uri=CALLBACK)
+    _, fields, _ = sign_in_form(http, flow["auth_uri"])
+    _, answer = submit(http, flow["auth_uri"], fields, user=ADMIN_OID, mfa="1", action="sign_in")
+    result = app.acquire_token_by_auth_code_flow(flow, answer)
+    headers = {"Authorization": f"Bearer {result['access_token']}"}
+    me = http.get(f"{sim.graph_url}/v1.0/me", headers=headers).json()
+    assert (me["id"], me["userPrincipalName"]) == (ADMIN_OID, "admin@northwind.example")
+    info = http.get(f"{sim.graph_url}/oidc/userinfo", headers=headers).json()
+    assert info["sub"] == result["id_token_claims"]["sub"] and info["email"] == "admin@northwind.example"
