@@ -129,6 +129,7 @@ def test_only_admin_agents_may_sync_now(signed_in, non_admin_agent, customer):
     assert not DBTaskResult.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connections between tasks
 def test_the_queued_sync_runs_in_the_worker(microsoft, signed_in, admin_agent):
     from django.core.management import call_command
 
