@@ -40,6 +40,7 @@ class Readiness:
     owner_name: str | None = field(default=None, compare=False)
     owner_sign_in_name: str | None = field(default=None, compare=False)
     owner_subscription_name: str | None = field(default=None, compare=False)
+    azure_subscription_id: str = field(default="", compare=False)
     synced: bool = False
 
     @property
@@ -51,7 +52,7 @@ class Readiness:
         subscriptions = reverse("customers:subscriptions", args=[self.tenant_id])
         if self.synced:
             buy_url, buy_label = partner_center_url(self.tenant_id), _("Buy it in Partner Center")
-            owner_url, owner_label = azure_access_control_url(self.tenant_id), _(
+            owner_url, owner_label = azure_access_control_url(self.tenant_id, self.azure_subscription_id), _(
                 "Grant Owner in the Azure portal (Access control)")
         else:
             buy_url, buy_label = subscriptions, _("Buy an Azure plan")

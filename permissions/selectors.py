@@ -65,11 +65,14 @@ def _readiness_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
 def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
     """What the Account page's checklist names: the usable subscription, and the first Owner (as the
     rule counts them) with the Azure subscription they hold it on."""
-    subscription = Subscription._meta.db_table
+    subscription, azure = Subscription._meta.db_table, AzureSubscription._meta.db_table
     usable, usable_params = _usable()
     owners, owner_params = _owners(q)
     first = " ORDER BY r.principal_type DESC, r.id LIMIT 1"
     columns = [
+        # Where an Owner is granted: the first active Azure subscription of a usable one.
+        f"(SELECT a.azure_subscription_id FROM {azure} a JOIN {subscription} s ON s.id = a.subscription_id"  # noqa: S608
+        f" WHERE {usable} AND a.status = %s ORDER BY a.id LIMIT 1) AS {q('usable_azure_subscription_id')}",
         f"(SELECT s.friendly_name FROM {subscription} s WHERE {usable} ORDER BY s.id LIMIT 1)"  # noqa: S608
         f" AS {q('usable_subscription_name')}",
         f"(SELECT COALESCE(u.display_name, r.principal_name) {owners}{first}) AS {q('owner_name')}",
@@ -78,7 +81,7 @@ def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
         f"(SELECT COALESCE(a.friendly_name, s.friendly_name) {owners}{first})"
         f" AS {q('owner_subscription_name')}",
     ]
-    return columns, [*usable_params, *owner_params, *owner_params, *owner_params]
+    return columns, [*usable_params, ACTIVE, *usable_params, *owner_params, *owner_params, *owner_params]
 
 
 def _readiness_sql(connection) -> tuple[str, list]:
@@ -166,7 +169,14 @@ def readiness_of(customer: Customer) -> Readiness:
                      owner_name=getattr(customer, "owner_name", None),
                      owner_sign_in_name=getattr(customer, "owner_sign_in_name", None),
                      owner_subscription_name=getattr(customer, "owner_subscription_name", None),
+                     azure_subscription_id=_uuid_text(
+                         getattr(customer, "usable_azure_subscription_id", None)),
                      synced=customer.synced_at is not None)
+
+
+def _uuid_text(value) -> str:
+    """A UUID column as the drivers give it (PostgreSQL: UUID, SQLite: 32 hex digits), as text."""
+    return str(uuid.UUID(str(value))) if value else ""
 
 
 class LastChange(NamedTuple):
