@@ -27,6 +27,11 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    ADD_AGENT = "add_agent", _("Add Agent")
+    UPDATE_AGENT_ROLE = "update_agent_role", _("Update Agent Role")
+    DEACTIVATE_AGENT = "deactivate_agent", _("Deactivate Agent")
+    REACTIVATE_AGENT = "reactivate_agent", _("Reactivate Agent")
+    SIGN_IN = "sign_in", _("Sign In")
 
 
 class Status(models.TextChoices):
