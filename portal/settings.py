@@ -1,5 +1,6 @@
 """Settings for the CSP Partner Portal, read from the environment (and an optional .env)."""
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -36,6 +37,7 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 
 INSTALLED_APPS = [
     "portal",
+    "axes",
     "customers",
     "permissions",
     "activitylog",
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.signin.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -108,6 +113,11 @@ AUTH_USER_MODEL = "portal.Agent"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
+# axes first: a locked-out account or address is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -161,11 +171,45 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Behind a reverse proxy: how many proxies in front of the portal append to X-Forwarded-For. The
+# client's address (in the activity log and for the sign-in lockout) is the entry that many from the
+# right; 0 (the default) ignores the header, which a client could otherwise write itself.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Guessing passwords (django-axes; portal/signin.py): after AXES_FAILURE_LIMIT failures for one
+# account, or from one address, sign-in is refused for the cool-off, without checking the password.
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "portal.signin.typed_username"
+AXES_CLIENT_IP_CALLABLE = "portal.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.signin.locked_out"
+AXES_HANDLER = "portal.signin.RecordingHandler"
+AXES_RESET_ON_SUCCESS = True
+# An attempt during the lockout neither extends it nor writes anything: a guesser cannot make the
+# lockout last for ever, nor make each refused guess cost a database write.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True
+
+# Password reset by e-mail: printed to the console in development.
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+                        if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # Replaces Django's own "django" handler, which would print every line a second time.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {"django": {"handlers": [], "propagate": True},
+                # Each failed sign-in is in the activity log; axes' own lines would repeat them.
+                "axes": {"level": "ERROR"}},
 }

@@ -1,0 +1,90 @@
+"""Password sign-in that resists guessing: django-axes counts failures per account and per client
+address, and every counted failure and every lockout is an activity log entry (Sign In, Failed)."""
+
+import ipaddress
+import unicodedata
+
+from axes.handlers.database import AxesDatabaseHandler
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from activitylog.models import Action, Status
+from activitylog.services import Origin, record, refusal_messages, refusal_reason
+
+WRONG_PASSWORD = _("Wrong e-mail address or password.")
+LOCKED_OUT = _("Too many failed sign-ins: locked for %(minutes)s minutes.")
+RESOURCE_TYPE = "sign_in"
+
+
+def typed_username(request, credentials: dict | None) -> str:
+    """The account a sign-in names, as axes counts it: trimmed and in lower case, like the addresses
+    stored, so that "Admin@" and "admin@" are one account; control characters dropped."""
+    credentials = credentials or {}
+    typed = credentials.get("username", credentials.get("email"))
+    if typed is None and request is not None and hasattr(request, "POST"):
+        typed = request.POST.get("username", "")
+    text = "".join(ch for ch in str(typed or "") if unicodedata.category(ch)[0] != "C")
+    return text.strip().lower()[:200]
+
+
+def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, which ClientAddressMiddleware has already taken from the
+    trusted proxies' X-Forwarded-For when there are any."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def cool_off_minutes() -> int:
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+
+
+class RecordingHandler(AxesDatabaseHandler):
+    """axes' database handler, which also writes the activity log entry of each counted failure.
+
+    An attempt while locked out is refused before any password is checked (axes' backend comes
+    first) and is not written one by one: a hammering guesser would otherwise write at its own pace.
+    """
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        already_locked = getattr(request, "axes_locked_out", False)
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if request is None or already_locked:
+            return
+        locked = getattr(request, "axes_locked_out", False)
+        refusal = (ValidationError(LOCKED_OUT, params={"minutes": cool_off_minutes()}) if locked
+                   else ValidationError(WRONG_PASSWORD))
+        record(action=Action.SIGN_IN, actor=None, origin=Origin.from_request(request),
+               resource_type=RESOURCE_TYPE, resource_id=typed_username(request, credentials),
+               status=Status.FAILED, failure_reason=refusal_reason(refusal),
+               failure_messages=refusal_messages(refusal),
+               new_value={"locked_out": locked,
+                          "failures": getattr(request, "axes_failures_since_start", None)})
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """The page a locked-out sign-in gets: what happened, for how long, and what to do (429)."""
+    return render(request, "registration/locked_out.html", {"minutes": cool_off_minutes()},
+                  status=settings.AXES_HTTP_RESPONSE_CODE)
+
+
+class ClientAddressMiddleware:
+    """Behind TRUSTED_PROXY_COUNT proxies, the client is the address the outermost trusted proxy saw:
+    the Nth entry from the right of X-Forwarded-For. Entries left of it are the client's own claims
+    and never used; with no trusted proxy the header is ignored altogether."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.proxies = settings.TRUSTED_PROXY_COUNT
+
+    def __call__(self, request):
+        if self.proxies:
+            hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+            hops = [hop for hop in hops if hop]
+            if len(hops) >= self.proxies:
+                candidate = hops[-self.proxies]
+                try:
+                    request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(candidate))
+                except ValueError:
+                    pass
+        return self.get_response(request)
