@@ -1,6 +1,7 @@
 """Password sign-in that resists guessing: django-axes counts failures per account and per client
 address, and every counted failure and every lockout is an activity log entry (Sign In, Failed)."""
 
+import contextlib
 import ipaddress
 import unicodedata
 
@@ -83,8 +84,6 @@ class ClientAddressMiddleware:
             hops = [hop for hop in hops if hop]
             if len(hops) >= self.proxies:
                 candidate = hops[-self.proxies]
-                try:
+                with contextlib.suppress(ValueError):  # not an address: keep the connection's
                     request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(candidate))
-                except ValueError:
-                    pass
         return self.get_response(request)
