@@ -38,6 +38,9 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 INSTALLED_APPS = [
     "portal",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "customers",
     "permissions",
     "activitylog",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.mfa.SecondFactorMiddleware",
     "portal.middleware.AgentLanguageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -113,11 +118,25 @@ AUTH_USER_MODEL = "portal.Agent"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
+# Multi-factor sign-in: a password sign-in needs a TOTP code (portal/mfa.py), a Microsoft Entra sign-in
+# an ID token whose amr says mfa. On by default in production, off in development.
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=not DEBUG)
+# The portal's own passwords: off leaves only Sign in with Microsoft.
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+OTP_TOTP_ISSUER = PARTNER_NAME
+
+# Sign in with Microsoft (OpenID Connect against the partner's own Microsoft Entra ID tenant;
+# portal/entra.py). Off while ENTRA_CLIENT_ID is empty. MICROSOFT_LOGIN_URL stands for
+# https://login.microsoftonline.com (the simulator's /login in development and tests).
+MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com").rstrip("/")
+ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default=PARTNER_TENANT_ID)
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+
 # axes first: a locked-out account or address is refused before any password is hashed.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend"]
+if PASSWORD_SIGN_IN:
+    AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.ModelBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

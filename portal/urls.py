@@ -3,24 +3,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import views
-from .forms import SignInForm
+from . import mfa, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(
-        redirect_authenticated_user=True, authentication_form=SignInForm), name="login"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("accounts/password/change/done/", auth_views.PasswordChangeDoneView.as_view(),
+    path("accounts/password/change/", views.password_pages_on(auth_views.PasswordChangeView.as_view()), name="password_change"),
+    path("accounts/password/change/done/", views.password_pages_on(auth_views.PasswordChangeDoneView.as_view()),
          name="password_change_done"),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
-    path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(),
+    path("accounts/password/reset/", views.password_pages_on(auth_views.PasswordResetView.as_view()), name="password_reset"),
+    path("accounts/password/reset/sent/", views.password_pages_on(auth_views.PasswordResetDoneView.as_view()),
          name="password_reset_done"),
-    path("accounts/password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+    path("accounts/password/reset/<uidb64>/<token>/", views.password_pages_on(auth_views.PasswordResetConfirmView.as_view()),
          name="password_reset_confirm"),
-    path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+    path("accounts/password/reset/done/", views.password_pages_on(auth_views.PasswordResetCompleteView.as_view()),
          name="password_reset_complete"),
+    path("accounts/mfa/", mfa.verify, name="mfa_verify"),
+    path("accounts/mfa/setup/", mfa.setup, name="mfa_setup"),
     path("language/", views.set_language, name="set_language"),
     path("customers/", include("customers.urls")),
     path("activity-log/", include("activitylog.urls")),

@@ -1,12 +1,17 @@
+import functools
+
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import LANGUAGE_QUERY_PARAMETER
+
+from .forms import SignInForm
 
 
 @login_not_required
@@ -45,3 +50,31 @@ def set_language(request: HttpRequest) -> HttpResponse:
         agent.language = language
         agent.save(update_fields=["language"])
     return response
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page, offering what is turned on: Sign in with Microsoft (when ENTRA_CLIENT_ID
+    is set) and the portal's own passwords (unless PASSWORD_SIGN_IN is off, which refuses a posted
+    password without checking it)."""
+
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if not settings.PASSWORD_SIGN_IN:
+            return self.render_to_response(self.get_context_data(password_refused=True), status=403)
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, password_sign_in=settings.PASSWORD_SIGN_IN,
+                                        entra_sign_in=bool(settings.ENTRA_CLIENT_ID))
+
+
+def password_pages_on(view):
+    """A page of the portal's own passwords (change, reset): 404 when PASSWORD_SIGN_IN is off."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not settings.PASSWORD_SIGN_IN:
+            raise Http404
+        return view(request, *args, **kwargs)
+    return wrapped
