@@ -28,7 +28,8 @@ from activitylog.services import Origin, record, refusal_messages, refusal_reaso
 
 RECOVERY_CODES = 10
 CODE_REFUSED = _("Wrong verification code.")
-WRONG_CODE = _("That code is not right, or was used already. Enter the code your authenticator app shows now.")
+WRONG_CODE = _(
+    "That code is not right, or was used already. Enter the code your authenticator app shows now.")
 THROTTLED = _("Wrong code. After a wrong code the next one is checked only after a short wait, longer "
               "after each wrong code: wait a few seconds, then enter the code the app shows then.")
 # The paths an unverified password sign-in may still reach.

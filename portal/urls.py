@@ -5,19 +5,24 @@ from django.views.generic import RedirectView
 
 from . import mfa, views
 
+
+def password_page(view_class):
+    return views.password_pages_on(view_class.as_view())
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/change/", views.password_pages_on(auth_views.PasswordChangeView.as_view()), name="password_change"),
-    path("accounts/password/change/done/", views.password_pages_on(auth_views.PasswordChangeDoneView.as_view()),
+    path("accounts/password/change/", password_page(auth_views.PasswordChangeView), name="password_change"),
+    path("accounts/password/change/done/", password_page(auth_views.PasswordChangeDoneView),
          name="password_change_done"),
-    path("accounts/password/reset/", views.password_pages_on(auth_views.PasswordResetView.as_view()), name="password_reset"),
-    path("accounts/password/reset/sent/", views.password_pages_on(auth_views.PasswordResetDoneView.as_view()),
+    path("accounts/password/reset/", password_page(auth_views.PasswordResetView), name="password_reset"),
+    path("accounts/password/reset/sent/", password_page(auth_views.PasswordResetDoneView),
          name="password_reset_done"),
-    path("accounts/password/reset/<uidb64>/<token>/", views.password_pages_on(auth_views.PasswordResetConfirmView.as_view()),
+    path("accounts/password/reset/<uidb64>/<token>/", password_page(auth_views.PasswordResetConfirmView),
          name="password_reset_confirm"),
-    path("accounts/password/reset/done/", views.password_pages_on(auth_views.PasswordResetCompleteView.as_view()),
+    path("accounts/password/reset/done/", password_page(auth_views.PasswordResetCompleteView),
          name="password_reset_complete"),
     path("accounts/mfa/", mfa.verify, name="mfa_verify"),
     path("accounts/mfa/setup/", mfa.setup, name="mfa_setup"),
