@@ -1,0 +1,2 @@
+def generate(**options):
+    raise TypeError("not yet")
