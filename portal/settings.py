@@ -135,11 +135,26 @@ MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.micr
 ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default=PARTNER_TENANT_ID)
 ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
 ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+# The app roles defined in the Entra app registration and the portal role each gives; an agent with
+# several gets the first listed. ENTRA_GROUP_ROLES maps group object ids the same way, for tenants
+# that assign groups rather than app roles (the ID token then needs the groups claim).
+ENTRA_APP_ROLES = env.dict("ENTRA_APP_ROLES", default={
+    "AdminAgent": "admin_agent", "Operator": "operator", "SalesAgent": "sales_agent",
+    "HelpdeskAgent": "helpdesk_agent"})
+ENTRA_GROUP_ROLES = env.dict("ENTRA_GROUP_ROLES", default={})
+# mozilla-django-oidc, configured for Entra by portal/entra.py (endpoints, client id and secret).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_TIMEOUT = 15
 
 # axes first: a locked-out account or address is refused before any password is hashed.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend"]
+AUTHENTICATION_BACKENDS = ["portal.entra.PasswordGuard"]
 if PASSWORD_SIGN_IN:
     AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.ModelBackend")
+AUTHENTICATION_BACKENDS.append("portal.entra.EntraBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

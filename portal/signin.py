@@ -48,6 +48,8 @@ class RecordingHandler(AxesDatabaseHandler):
     """
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if "password" not in (credentials or {}):
+            return  # not a password sign-in (Sign in with Microsoft logs its own refusals)
         already_locked = getattr(request, "axes_locked_out", False)
         super().user_login_failed(sender, credentials, request=request, **kwargs)
         if request is None or already_locked:

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import mfa, views
+from . import entra, mfa, views
 
 
 def password_page(view_class):
@@ -13,7 +14,12 @@ def password_page(view_class):
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path("accounts/signed-out/", entra.signed_out, name="signed_out"),
+    path("oidc/authenticate/", login_not_required(entra.SignInWithMicrosoft.as_view()),
+         name="oidc_authentication_init"),
+    path("oidc/callback/", login_not_required(entra.MicrosoftCallback.as_view()),
+         name="oidc_authentication_callback"),
     path("accounts/password/change/", password_page(auth_views.PasswordChangeView), name="password_change"),
     path("accounts/password/change/done/", password_page(auth_views.PasswordChangeDoneView),
          name="password_change_done"),

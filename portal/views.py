@@ -6,11 +6,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import LANGUAGE_QUERY_PARAMETER
 
+from .entra import signed_in_with_microsoft
 from .forms import SignInForm
 
 
@@ -68,6 +70,15 @@ class SignInView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs, password_sign_in=settings.PASSWORD_SIGN_IN,
                                         entra_sign_in=bool(settings.ENTRA_CLIENT_ID))
+
+
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out; after a Microsoft sign-in, a page offering Microsoft's sign-out too."""
+
+    def post(self, request, *args, **kwargs):
+        microsoft = signed_in_with_microsoft(request)
+        response = super().post(request, *args, **kwargs)
+        return redirect("signed_out") if microsoft else response
 
 
 def password_pages_on(view):
