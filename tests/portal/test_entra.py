@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from activitylog.models import Action, ActivityLogEntry, Status
 from activitylog.services import Origin
+from portal.management.commands.entra_demo import DEMO_CLIENT_ID, merged
 from portal.models import Agent
 from portal.services import add_agent, deactivate_agent
 
@@ -272,3 +273,16 @@ def test_microsoft_not_answering_is_a_clear_page(entra):
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert "did not answer" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_make_runs_demo_staff_join_the_simulators_scenario_without_replacing_it(simulator, settings):
+    settings.ENTRA_TENANT_ID = TENANT
+    simulator.control.put_state(scenario())
+    doc = merged(simulator.control.get_state(), callback=CALLBACK)
+    simulator.control.put_state(doc)
+    partner = simulator.control.get_state()["partner"]
+    upns = {member["userPrincipalName"] for member in partner["staff"]}
+    assert {"ada@northwind.example", "admin@partner.example", "no-role@partner.example"} <= upns
+    assert {app["appId"] for app in partner["apps"]} == {CLIENT_ID, DEMO_CLIENT_ID}
+    # Twice is the same as once.
+    assert merged(simulator.control.get_state(), callback=CALLBACK)["partner"]["staff"] == partner["staff"]
