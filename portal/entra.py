@@ -165,7 +165,8 @@ class EntraBackend(OIDCAuthenticationBackend):
 
 
 def _email(claims: dict) -> str:
-    return (claims.get("email") or claims.get("preferred_username") or "").strip().lower()
+    # The UPN in the partner's own tenant (tid checked), which its admins control; email only without one.
+    return (claims.get("preferred_username") or claims.get("email") or "").strip().lower()
 
 
 def entra_configured() -> bool:
