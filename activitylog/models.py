@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     UPDATE_AGENT_ROLE = "update_agent_role", _("Update Agent Role")
     DEACTIVATE_AGENT = "deactivate_agent", _("Deactivate Agent")
     REACTIVATE_AGENT = "reactivate_agent", _("Reactivate Agent")
+    RESET_AGENT_MFA = "reset_agent_mfa", _("Reset Agent Two-Step Sign-In")
     SIGN_IN = "sign_in", _("Sign In")
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activitylog.services import Origin
 
@@ -42,7 +43,9 @@ def _refused(request: HttpRequest, exc: PermissionDenied | ValidationError) -> N
 def agent_list(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     agents = Agent.objects.order_by("-is_active", "email")
+    enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
     rows = [{"agent": agent, "changeable": can_change_agent(request.user, agent),
+             "second_factor": agent.pk in enrolled,
              "role_form": RoleForm(initial={"role": agent.role}, auto_id=f"id_role_{agent.pk}_%s")}
             for agent in agents]
     return render(request, "portal/agents.html", {"rows": rows, "nav": "agents"})
@@ -84,6 +87,23 @@ def agent_role(request: HttpRequest, agent_id: int) -> HttpResponse:
         if changed:
             messages.success(request, _("%(email)s is now %(role)s.") % {
                 "email": agent, "role": agent.get_role_display()})
+    return redirect("agents:list")
+
+
+@require_POST
+def agent_reset_mfa(request: HttpRequest, agent_id: int) -> HttpResponse:
+    agent = get_object_or_404(Agent, pk=agent_id)
+    try:
+        reset = services.reset_second_factor(actor=request.user, agent=agent,
+                                             origin=Origin.from_request(request))
+    except PermissionDenied as exc:
+        if not can_manage_agents(request.user):
+            raise
+        _refused(request, exc)
+    else:
+        messages.success(request, (_("%(email)s sets up two-step sign-in again at their next sign-in.")
+                                   if reset else _("%(email)s had no two-step sign-in to reset."))
+                         % {"email": agent})
     return redirect("agents:list")
 
 

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activitylog.models import Action
 from activitylog.services import Origin, record, refusals_recorded
@@ -121,6 +123,25 @@ def _set_active(*, actor: Agent | None, agent: Agent, active: bool, origin: Orig
             record(action=action, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
                    resource_id=locked.email, old_value=before, new_value=agent_value(locked))
         agent.is_active = active
+        return True
+
+
+def reset_second_factor(*, actor: Agent, agent: Agent, origin: Origin) -> bool:
+    """Remove an agent's authenticator app and recovery codes (a lost phone), logged as Reset Agent
+    Two-Step Sign-In: at their next password sign-in they enrol again. Returns whether there were any."""
+    with refusals_recorded(actor=actor, origin=origin, action=Action.RESET_AGENT_MFA,
+                           resource_type=RESOURCE_TYPE, resource_id=agent.email):
+        _require_manager(actor)
+        _require_other(actor, agent)
+        with transaction.atomic():
+            locked = _lock(agent)
+            removed = (TOTPDevice.objects.filter(user=locked).delete()[0]
+                       + StaticDevice.objects.filter(user=locked).delete()[0])
+            if not removed:
+                return False
+            record(action=Action.RESET_AGENT_MFA, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
+                   resource_id=locked.email, old_value={"second_factor": True},
+                   new_value={"second_factor": False})
         return True
 
 

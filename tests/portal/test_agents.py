@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activitylog.models import Action, ActivityLogEntry, Source, Status
 from portal import services
@@ -286,3 +288,31 @@ def test_create_agent_refuses_a_duplicate_and_an_unknown_role():
     assert not Agent.objects.filter(email="new@partner.example").exists()
     assert [e.status for e in entries()] == [Status.FAILED]
 
+
+
+def test_an_admin_resets_a_lost_second_factor(signed_in, admin_agent, sales_agent, origin):
+    TOTPDevice.objects.create(user=sales_agent, name="phone", confirmed=True)
+    StaticDevice.objects.create(user=sales_agent, name="Recovery codes")
+    client = signed_in(admin_agent)
+    page = client.get(reverse("agents:list")).content.decode()
+    assert reverse("agents:reset_mfa", args=[sales_agent.pk]) in page
+    response = client.post(reverse("agents:reset_mfa", args=[sales_agent.pk]), follow=True)
+    assert "sets up two-step sign-in again" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=sales_agent).exists()
+    assert not StaticDevice.objects.filter(user=sales_agent).exists()
+    [entry] = entries()
+    assert (entry.action, entry.status, entry.resource_id) == (
+        Action.RESET_AGENT_MFA, Status.SUCCEEDED, sales_agent.email)
+    # Nothing left to reset: nothing logged.
+    assert not services.reset_second_factor(actor=admin_agent, agent=sales_agent, origin=origin)
+    assert len(entries()) == 1
+
+
+@pytest.mark.parametrize("role", OTHERS)
+def test_only_admins_reset_a_second_factor(signed_in, agents, role):
+    target = agents[ADMIN]
+    TOTPDevice.objects.create(user=target, name="phone", confirmed=True)
+    response = signed_in(agents[role]).post(reverse("agents:reset_mfa", args=[target.pk]))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert TOTPDevice.objects.filter(user=target).exists()
+    assert [(e.action, e.status) for e in entries()] == [(Action.RESET_AGENT_MFA, Status.FAILED)]
