@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     DEACTIVATE_AGENT = "deactivate_agent", _("Deactivate Agent")
     REACTIVATE_AGENT = "reactivate_agent", _("Reactivate Agent")
     RESET_AGENT_MFA = "reset_agent_mfa", _("Reset Agent Two-Step Sign-In")
+    CHANGE_PASSWORD = "change_password", _("Change Password")
     SIGN_IN = "sign_in", _("Sign In")
 
 

@@ -5,6 +5,7 @@ transaction; a refusal is logged as Failed. The Agents page, the Django admin, t
 command and Microsoft Entra sign-in all come through here.
 """
 
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -143,6 +144,15 @@ def reset_second_factor(*, actor: Agent, agent: Agent, origin: Origin) -> bool:
                    resource_id=locked.email, old_value={"second_factor": True},
                    new_value={"second_factor": False})
         return True
+
+
+def change_password(*, agent: Agent, form: SetPasswordForm, origin: Origin, by_reset: bool) -> None:
+    """Save the password an agent chose (Django's change or reset form, already valid), logged as
+    Change Password; never the password or its hash."""
+    with transaction.atomic():
+        form.save()
+        record(action=Action.CHANGE_PASSWORD, actor=agent, origin=origin, resource_type=RESOURCE_TYPE,
+               resource_id=agent.email, new_value={"by_reset": by_reset})
 
 
 def deactivate_agent(*, actor: Agent | None, agent: Agent, origin: Origin) -> bool:

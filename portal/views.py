@@ -1,8 +1,10 @@
 import functools
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import LANGUAGE_QUERY_PARAMETER
 
+from activitylog.services import Origin
+
+from . import services
 from .entra import signed_in_with_microsoft
 from .forms import SignInForm
 
@@ -79,6 +84,27 @@ class SignOutView(auth_views.LogoutView):
         microsoft = signed_in_with_microsoft(request)
         response = super().post(request, *args, **kwargs)
         return redirect("signed_out") if microsoft else response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, saved and logged by the agent service."""
+
+    def form_valid(self, form):
+        services.change_password(agent=form.user, form=form, origin=Origin.from_request(self.request),
+                                 by_reset=False)
+        # As Django's view: the other sessions end, this one stays.
+        update_session_auth_hash(self.request, form.user)
+        return redirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset by e-mail link, the new password saved and logged by the agent service."""
+
+    def form_valid(self, form):
+        services.change_password(agent=form.user, form=form, origin=Origin.from_request(self.request),
+                                 by_reset=True)
+        del self.request.session[INTERNAL_RESET_SESSION_TOKEN]
+        return redirect(self.get_success_url())
 
 
 def password_pages_on(view):

@@ -143,6 +143,11 @@ def test_an_agent_changes_their_password(signed_in, admin_agent):
     assert response.status_code == HTTPStatus.FOUND
     admin_agent.refresh_from_db()
     assert admin_agent.check_password("a new long passphrase 77")
+    assert client.get(reverse("customers:list")).status_code == HTTPStatus.OK  # still signed in
+    [changed] = ActivityLogEntry.objects.all()
+    assert (changed.action, changed.actor, changed.new_value) == (
+        Action.CHANGE_PASSWORD, admin_agent, {"by_reset": False})
+    assert "passphrase" not in str(changed.new_value) + changed.entry_hash
     # A wrong old password changes nothing.
     response = client.post(reverse("password_change"), {
         "old_password": "wrong", "new_password1": "another passphrase 88",
@@ -167,5 +172,8 @@ def test_a_forgotten_password_is_reset_by_e_mail(client, admin_agent):
     assert response.status_code == HTTPStatus.FOUND
     admin_agent.refresh_from_db()
     assert admin_agent.check_password("a reset passphrase 99")
+    [changed] = ActivityLogEntry.objects.all()
+    assert (changed.action, changed.actor, changed.new_value) == (
+        Action.CHANGE_PASSWORD, admin_agent, {"by_reset": True})
     # The link works once.
     assert "no longer valid" in client.get(link, follow=True).content.decode()
