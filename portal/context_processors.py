@@ -13,4 +13,5 @@ def portal(request: HttpRequest) -> dict:
         "partner_name": settings.PARTNER_NAME,
         "show_activity_log": signed_in and can_view_activity_log(user),
         "show_agents": signed_in and can_manage_agents(user),
+        "password_sign_in": settings.PASSWORD_SIGN_IN,
     }
