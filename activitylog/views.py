@@ -1,12 +1,13 @@
 import csv
 import json
+import re
 from collections.abc import Iterator
 
 import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,12 +15,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
+from . import db
+from .forms import ActivityLogFilterForm
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
+from .selectors import cursor_for, keyset_filter
 
 PAGE_SIZE = 50
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is ";" (Indonesian and most European defaults) honours quotes only at
+# the start of the fields it splits, so quoting alone cannot keep "Acme;=2+5;" whole: a formula start just
+# after a ";" or "," inside a cell gets the same leading quote as one at the start of a cell.
+INNER_FORMULA = re.compile(r"([;,])([=+\-@\t\r])")
 
 
 def require_auditor(request: HttpRequest) -> None:
@@ -44,7 +51,7 @@ def activity_log(request: HttpRequest) -> HttpResponse:
         filtered = form.filter(ActivityLogEntry.objects.all())
         before, after = request.GET.get("before"), request.GET.get("after")
         try:
-            with planned_for_these_filters():
+            with db.planned_for_these_filters():
                 if after:
                     # Walking back towards the newest: read upwards, then show newest first again.
                     page = list(filtered.filter(keyset_filter(after, older=False))
@@ -63,16 +70,16 @@ def activity_log(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
             entries, has_more_newer, has_more_older = [], False, False
         if entries and has_more_older:
-            older_url = _link(request.GET, before=cursor_for(entries[-1]))
+            older_url = _link(form.given, before=cursor_for(entries[-1]))
         if entries and has_more_newer:
-            newer_url = _link(request.GET, after=cursor_for(entries[0]))
-    export_params = request.GET.copy()
+            newer_url = _link(form.given, after=cursor_for(entries[0]))
+    export_params = form.given.copy()
     for key in ("before", "after"):
         export_params.pop(key, None)
     return render(request, "activitylog/list.html", {
         "form": form, "entries": entries, "newer_url": newer_url, "older_url": older_url,
         "export_query": export_params.urlencode(),
-        "first_page_url": _link(request.GET) if (newer_url or request.GET.get("before")) else None,
+        "first_page_url": _link(form.given) if (newer_url or request.GET.get("before")) else None,
     }, status=200 if form.is_valid() else 400)
 
 
@@ -86,18 +93,20 @@ def _cell(value) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = INNER_FORMULA.sub(r"\1'\2", text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class _Neutralised(Func):
-    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
-    which COPY writes as an empty unquoted field, as Python's csv module writes ''.
+    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
+    which COPY's FORCE_QUOTE writes as "", as Python's csv module writes None and '' with QUOTE_ALL.
 
     Only for expressions without parameters: the template repeats the expression.
     """
 
-    template = ("NULLIF(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-                "THEN '''' || %(expressions)s ELSE %(expressions)s END, '')")
+    template = ("COALESCE(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+                "THEN '''' ELSE '' END || regexp_replace(%(expressions)s, "
+                "E'([;,])([=+@\\t\\r-])', E'\\\\1''\\\\2', 'g'), '')")
     output_field = TextField()
 
 
@@ -130,7 +139,7 @@ EXPORT_COLUMNS = [
     (gettext_lazy("Performed by"), lambda e: e.actor_email, lambda: _Neutralised(F("actor_email"))),
     (gettext_lazy("Affected customer"), lambda e: e.customer_name, lambda: _Neutralised(F("customer_name"))),
     (gettext_lazy("Customer tenant id"), lambda e: str(e.customer_tenant_id or ""),
-     lambda: Cast("customer_tenant_id", TextField())),
+     lambda: Coalesce(Cast("customer_tenant_id", TextField()), Value(""), output_field=TextField())),
     (gettext_lazy("Resource type"), lambda e: e.resource_type, lambda: _Neutralised(F("resource_type"))),
     (gettext_lazy("Resource id"), lambda e: e.resource_id, lambda: _Neutralised(F("resource_id"))),
     (gettext_lazy("Old value"), lambda e: e.old_value, lambda: _Neutralised(Cast("old_value", TextField()))),
@@ -149,7 +158,7 @@ def export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
-    rows = _copied_rows(entries) if connection.vendor == "postgresql" else _written_rows(entries)
+    rows = _copied_rows(entries) if db.exports_with_copy() else _written_rows(entries)
     filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     return StreamingHttpResponse(
         rows, content_type="text/csv; charset=utf-8",
@@ -157,14 +166,19 @@ def export(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Every cell is quoted, on both paths: a spreadsheet whose list separator is ";" (Indonesian and most
+# European defaults) would otherwise split "Acme;=2+5;" and run "=2+5" as a cell of its own.
+QUOTING = csv.QUOTE_ALL
+
+
 def _header(lineterminator: str = "\r\n") -> str:
-    writer = csv.writer(_Echo(), lineterminator=lineterminator)
+    writer = csv.writer(_Echo(), lineterminator=lineterminator, quoting=QUOTING)
     return "\ufeff" + writer.writerow([str(header) for header, _value, _sql in EXPORT_COLUMNS])
 
 
 def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
     """The export row by row in Python, on any database (SQLite in development)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=QUOTING)
     yield _header()
     for entry in entries.iterator(chunk_size=2000):
         yield writer.writerow([_cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
@@ -186,7 +200,7 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
     batch = bytearray()
     # A client-side-binding cursor: COPY cannot take server-side parameters.
     with psycopg.ClientCursor(connection.connection) as cursor, \
-            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)", params) as copy:
         for data in copy:
             batch += data
             if len(batch) >= 65536:
