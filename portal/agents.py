@@ -54,10 +54,13 @@ def agent_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def agent_add(request: HttpRequest) -> HttpResponse:
     form = AgentForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    # A manager's invalid form is a typo, shown on the form; anyone else's POST, valid or not, goes
+    # to the service, which refuses it and logs the attempt.
+    if request.method == "POST" and (form.is_valid() or not can_manage_agents(request.user)):
+        data = form.cleaned_data if form.is_valid() else {
+            field: request.POST.get(field, "") for field in ("email", "full_name", "role")}
         try:
-            agent = services.add_agent(actor=request.user, origin=Origin.from_request(request),
-                                       **form.cleaned_data)
+            agent = services.add_agent(actor=request.user, origin=Origin.from_request(request), **data)
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)

@@ -161,6 +161,15 @@ def test_other_roles_get_403_on_every_agents_page_and_change_nothing(signed_in, 
     assert "Agents" not in client.get(reverse("customers:list")).content.decode()
 
 
+@pytest.mark.parametrize("role", OTHERS)
+def test_a_forged_add_with_invalid_data_is_refused_and_logged(signed_in, agents, role):
+    response = signed_in(agents[role]).post(reverse("agents:add"), {"email": "not an address", "role": "x"})
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert Agent.objects.count() == 4
+    [entry] = entries()
+    assert (entry.action, entry.status, entry.actor) == (Action.ADD_AGENT, Status.FAILED, agents[role])
+
+
 def test_an_admin_manages_agents_on_the_page(signed_in, agents):
     admin = agents[ADMIN]
     client = signed_in(admin)
