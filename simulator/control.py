@@ -48,31 +48,53 @@ def reset(sim, req: Request) -> Response:
     return empty_response(204)
 
 
+def _objects(parent: dict, key: str, where: str, *, needs: tuple[str, ...] = ("id",)) -> list[dict]:
+    """parent[key] as a list of objects that each have the fields in `needs`; 400 otherwise."""
+    items = parent.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise error(400, f"{where}: {key} must be a list of objects.")
+    for item in items:
+        missing = [field for field in needs if not isinstance(item.get(field), str) or not item.get(field)]
+        if missing:
+            raise error(400, f"{where}: each of {key} needs {', '.join(needs)} (text).")
+    return items
+
+
 def validate_scenario(doc: dict) -> None:
+    """Refuse a scenario the simulator could not serve, before anything of it is kept."""
     partner = doc.get("partner")
     if partner is not None:
-        if not isinstance(partner, dict) or not partner.get("tenantId"):
+        if not isinstance(partner, dict) or not isinstance(partner.get("tenantId"), str) or \
+                not partner["tenantId"]:
             raise error(400, "partner needs a tenantId.")
-        for person in partner.get("staff", []):
-            if not person.get("oid") or not person.get("userPrincipalName"):
-                raise error(400, "Each staff user needs an oid and a userPrincipalName.")
-    customers = doc.get("customers", [])
+        _objects(partner, "staff", "partner", needs=("oid", "userPrincipalName"))
+        _objects(partner, "groups", "partner")
+        _objects(partner, "apps", "partner", needs=("appId",))
+    customers = doc.get("customers") or []
     if not isinstance(customers, list):
         raise error(400, "customers must be a list.")
+    _objects(doc, "auditRecords", "the scenario")
     seen = set()
     for customer in customers:
-        if not isinstance(customer, dict) or not customer.get("tenantId"):
+        if not isinstance(customer, dict) or not isinstance(customer.get("tenantId"), str) or \
+                not customer["tenantId"]:
             raise error(400, "Each customer needs a tenantId.")
         tid = customer["tenantId"].lower()
         if tid in seen:
             raise error(400, f"Customer {customer['tenantId']} appears twice.")
         seen.add(tid)
-        for subscription in customer.get("subscriptions", []):
-            if not subscription.get("id"):
-                raise error(400, f"A subscription of customer {customer['tenantId']} has no id.")
-            for azure in subscription.get("azureSubscriptions", []):
-                if not azure.get("id"):
-                    raise error(400, f"An Azure subscription of customer {customer['tenantId']} has no id.")
+        where = f"customer {customer['tenantId']}"
+        _objects(customer, "users", where, needs=("id", "userPrincipalName"))
+        _objects(customer, "groups", where)
+        _objects(customer, "servicePrincipals", where)
+        _objects(customer, "orders", where)
+        policy = customer.get("selfServePolicy")
+        if policy is not None and (not isinstance(policy, dict) or
+                                   not isinstance(policy.get("permissions", []), list)):
+            raise error(400, f"{where}: selfServePolicy is null or {{\"permissions\": [...]}}.")
+        for subscription in _objects(customer, "subscriptions", where):
+            for azure in _objects(subscription, "azureSubscriptions", where):
+                _objects(azure, "roleAssignments", where, needs=("name", "principalId", "roleDefinitionId"))
 
 
 def partner_refresh_token(sim) -> str | None:
@@ -104,10 +126,17 @@ def get_state(sim, req: Request) -> Response:
 @router.route("POST", "/generate")
 def generate(sim, req: Request) -> Response:
     options = _body(req)
+    limits = {"customers": 200_000, "subscriptionsPerCustomer": 50, "auditRecords": 2_000_000,
+              "usersPerCustomer": 50}
+    for name, most in limits.items():
+        value = options.get(name)
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= most):
+            raise error(400, f"{name} is a whole number from 0 to {most:,}.")
     try:
         doc = generator.generate(**options)
-    except TypeError as exc:
-        raise error(400, f"Unknown option: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise error(400, f"Options are customers, subscriptionsPerCustomer, seed, auditRecords, "
+                         f"usersPerCustomer (whole numbers): {exc}") from exc
     sim.store.replace(doc)
     return json_response(200, {"refreshToken": partner_refresh_token(sim), "partner": doc["partner"],
                                "customers": len(doc["customers"]),

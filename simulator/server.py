@@ -73,7 +73,7 @@ def fault_response(service: str, kind: str, rule: dict, req: Request) -> Respons
     status = int(kind)
     module = service_for(req.path)[2]
     response = module.error_response(status, req, retry_after=retry_after)
-    if status in (429, 503):
+    if status in (429, 503) and not any(name.lower() == "retry-after" for name, _ in response.headers):
         response.header("Retry-After", str(retry_after))
     return response
 
@@ -83,6 +83,11 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "Microsoft-Simulator/1.0"
     sys_version = ""
     timeout = 300
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format, *args):  # noqa: A002 - the journal is the log
         pass
@@ -155,9 +160,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers:
             self.send_header(name, value)
-        self.end_headers()
+        # Headers and body in one write: two small writes meet the client's delayed ACK (40 ms a request).
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self._headers_buffer.append(response.body)
+        self.flush_headers()
 
     def _drop(self) -> None:
         """Close the connection without answering (as a dropped connection or a crashed server would)."""
@@ -237,7 +244,7 @@ def serve(state_dir: Path, *, host: str, port: int, key: str | None) -> None:
         pass
     finally:
         server.shutdown()
-        sim.store.save()
+        sim.store.save(in_process=True)
 
 
 def request_id() -> str:

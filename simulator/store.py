@@ -16,6 +16,7 @@ import random
 import re
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_SETTINGS = {
@@ -32,7 +33,7 @@ DEFAULT_SETTINGS = {
     "accessTokenLifetimeSeconds": 3600,
 }
 FAULT_KINDS = {"429", "500", "503", "drop", "drop_after", "html", "slow", "truncated", "unknown_enum"}
-JOURNAL_LIMIT = 1_000_000
+JOURNAL_LIMIT = 200_000   # the oldest entries go first
 IDEMPOTENCY_LIMIT = 100_000
 
 
@@ -86,12 +87,28 @@ class Store:
             time.sleep(0.2)   # gather a burst of changes into one write
             self.save()
 
-    def save(self) -> None:
+    def save(self, *, in_process: bool = False) -> None:
+        """Write state.json. At 10,000 customers that takes seconds, and json holds the GIL throughout,
+        so the saver forks: the child writes a copy-on-write snapshot while the server goes on answering."""
         with self.lock:
             self._dirty.clear()
-            text = json.dumps({"version": 1, "scenario": self.scenario, "internal": self.internal,
-                               "settings": self.settings})
-        tmp = self.state_file.with_suffix(".json.tmp")
+            if in_process or not hasattr(os, "fork"):
+                self._write()
+                return
+            pid = os.fork()
+            if pid == 0:  # the child: write the snapshot and leave at once, whatever happens
+                code = 1
+                try:
+                    self._write()
+                    code = 0
+                finally:
+                    os._exit(code)
+        os.waitpid(pid, 0)
+
+    def _write(self) -> None:
+        text = json.dumps({"version": 1, "scenario": self.scenario, "internal": self.internal,
+                           "settings": self.settings}, separators=(",", ":"))
+        tmp = self.state_file.with_suffix(f".json.{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, self.state_file)
 
@@ -115,7 +132,9 @@ class Store:
         for customer in scenario["customers"]:
             self.index_customer(customer)
         self.staff = {lower(s.get("oid")): s for s in (partner or {}).get("staff", [])}
-        scenario["auditRecords"].sort(key=lambda record: record.get("operationDate") or "")
+        for record in scenario["auditRecords"]:
+            record["operationDate"] = canonical_time(record.get("operationDate"))
+        scenario["auditRecords"].sort(key=lambda record: record["operationDate"])
         self.audit_dates = [record.get("operationDate") or "" for record in scenario["auditRecords"]]
 
     def index_customer(self, customer: dict) -> None:
@@ -195,9 +214,20 @@ class Store:
     def set_faults(self, rules: list[dict]) -> None:
         prepared = []
         for rule in rules:
+            if not isinstance(rule, dict):
+                raise ValueError("Each rule is an object.")
             if rule.get("fault") not in FAULT_KINDS:
                 raise ValueError(f"Unknown fault {rule.get('fault')!r}; one of {sorted(FAULT_KINDS)}.")
-            prepared.append({**rule, "_path": re.compile(rule.get("path") or ""),
+            try:
+                path = re.compile(rule.get("path") or "")
+            except re.error as exc:
+                raise ValueError(f"The path {rule.get('path')!r} is not a regular expression: "
+                                 f"{exc}.") from exc
+            for number in ("probability", "retryAfter", "delaySeconds"):
+                if rule.get(number) is not None and (isinstance(rule[number], bool) or
+                                                     not isinstance(rule[number], int | float)):
+                    raise ValueError(f"{number} is a number.")
+            prepared.append({**rule, "_path": path,
                              "_skip": int(rule.get("skip") or 0),
                              "_left": None if rule.get("times", 1) is None else int(rule.get("times", 1))})
         with self.lock:
@@ -270,6 +300,19 @@ class Store:
                 return 0, max(1, math.ceil((1 - bucket[0]) / refill))
             bucket[0] -= 1
             return int(bucket[0]), None
+
+
+CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def canonical_time(value) -> str:
+    """An ISO time as Partner Center writes it (UTC, microseconds, Z), so that times sort as strings."""
+    if isinstance(value, str) and CANONICAL_TIME.match(value):
+        return value
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def merge_settings(base: dict, change: dict) -> dict:
