@@ -1,16 +1,12 @@
 from django.urls import path
 
-from permissions import views as permission_views
-
 from . import views
 
-app_name = "customers"
-
+# Mounted by portal/urls.py under /customers/ with the permissions app's Account pages, in one
+# "customers" namespace: the namespace is the section of the site, not the app that serves a page.
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("new/", views.customer_add, name="add"),
-    path("<uuid:tenant_id>/account/", views.account, name="account"),
-    path("<uuid:tenant_id>/account/permissions/", permission_views.edit, name="permissions"),
     path("<uuid:tenant_id>/subscriptions/", views.subscriptions, name="subscriptions"),
     path("<uuid:tenant_id>/subscriptions/new/", views.subscription_buy, name="subscription_buy"),
     path("<uuid:tenant_id>/subscriptions/<uuid:subscription_id>/status/",

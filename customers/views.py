@@ -3,18 +3,16 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activitylog.models import Action, ResourceType
 from activitylog.services import Origin
-from permissions.models import PurchasePermissionState, customer_account
-from permissions.policies import can_change_purchase_permissions, readiness_of
 
-from . import services
+from . import selectors, services
 from .forms import (
     AzurePlanForm,
     CustomerForm,
@@ -33,22 +31,22 @@ def get_customer(tenant_id: UUID) -> Customer:
     return get_object_or_404(Customer, tenant_id=tenant_id)
 
 
-def get_customer_account(tenant_id: UUID) -> Customer:
-    """The customer with everything its Account page shows, in one query."""
-    customer = customer_account(tenant_id)
-    if customer is None:
-        raise Http404
-    return customer
-
-
 def posted(request: HttpRequest):
     """The data to bind a form to: the POST body (even an empty one), or None on a GET."""
     return request.POST if request.method == "POST" else None
 
 
-def require_manager(request: HttpRequest) -> None:
-    """Read-only agents get 403 for a form page; their POSTs are refused (and logged) by services."""
+def require_manager(request: HttpRequest, action: Action, resource_type: ResourceType,
+                    customer: Customer | None = None) -> None:
+    """Read-only agents get 403 for a form page.
+
+    Their POSTs with valid data are refused (and logged) by the services; a forged POST whose data does
+    not even validate is refused here by the same role check, and logged as Failed too.
+    """
     if not can_manage_customers(request.user):
+        if request.method == "POST":
+            services.refuse_unless_manager(actor=request.user, origin=Origin.from_request(request),
+                                           customer=customer, action=action, resource_type=resource_type)
         raise PermissionDenied
 
 
@@ -60,10 +58,8 @@ def add_errors(form, exc: ValidationError) -> None:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET)
-    customers = Customer.objects.all()
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    customers = customers.search(query)
-    page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.customers_found(query), CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "customers/list.html", {
         "form": form, "query": query, "page": page,
         "can_manage": can_manage_customers(request.user),
@@ -83,43 +79,17 @@ def customer_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Customer %(name)s added.") % {"name": customer})
             return redirect(customer)
-    require_manager(request)
+    require_manager(request, Action.ADD_CUSTOMER, ResourceType.CUSTOMER)
     return render(request, "customers/customer_form.html", {"form": form},
                   status=400 if form.errors else 200)
-
-
-def account_context(request: HttpRequest, customer: Customer) -> dict:
-    """For a customer from get_customer_account()."""
-    readiness = readiness_of(customer)
-    states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
-    return {
-        "customer": customer,
-        "section": "account",
-        "readiness": readiness,
-        "permission_states": states,
-        "can_change_permissions": can_change_purchase_permissions(request.user),
-    }
-
-
-@require_GET
-def account(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
-    customer = get_customer_account(tenant_id)
-    return render(request, "customers/account.html", account_context(request, customer))
 
 
 @require_GET
 def subscriptions(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    subs = customer.subscriptions.prefetch_related(
-        Prefetch(
-            "role_assignments",
-            queryset=RoleAssignment.objects.select_related("customer_user").order_by(
-                "customer_user__display_name", "role"
-            ),
-        )
-    )
     return render(request, "customers/subscriptions.html", {
-        "customer": customer, "section": "subscriptions", "subscriptions": subs,
+        "customer": customer, "section": "subscriptions",
+        "subscriptions": selectors.subscriptions_with_roles(customer),
         "has_users": customer.users.exists(),
         "can_manage": can_manage_customers(request.user),
     })
@@ -128,12 +98,8 @@ def subscriptions(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
 @require_GET
 def users(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
-    customer_users = customer.users.prefetch_related(
-        Prefetch("role_assignments",
-                 queryset=RoleAssignment.objects.select_related("subscription"))
-    )
     return render(request, "customers/users.html", {
-        "customer": customer, "section": "users", "users": customer_users,
+        "customer": customer, "section": "users", "users": selectors.users_with_roles(customer),
         "can_manage": can_manage_customers(request.user),
     })
 
@@ -161,7 +127,7 @@ def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
             messages.success(request, _("%(name)s bought for %(customer)s.")
                              % {"name": subscription.friendly_name, "customer": customer})
             return redirect("customers:subscriptions", customer.tenant_id)
-    require_manager(request)
+    require_manager(request, Action.CREATE_ORDER, ResourceType.SUBSCRIPTION, customer)
     return _form_page(
         request, customer, form, title=_("Buy an Azure subscription"), submit=_("Place order"),
         section="subscriptions",
@@ -177,7 +143,7 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
     subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
     form = SubscriptionStatusForm(request.POST)
     if not form.is_valid():
-        require_manager(request)
+        require_manager(request, Action.UPDATE_SUBSCRIPTION, ResourceType.SUBSCRIPTION, customer)
         messages.error(request, _("Choose whether to suspend or reactivate the subscription."))
     else:
         try:
@@ -214,7 +180,7 @@ def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> 
                 "role": assignment.get_role_display(),
                 "subscription": subscription.friendly_name})
             return redirect("customers:subscriptions", customer.tenant_id)
-    require_manager(request)
+    require_manager(request, Action.CREATE_ROLE_ASSIGNMENT, ResourceType.ROLE_ASSIGNMENT, customer)
     return _form_page(
         request, customer, form, title=_("Grant a role on %(name)s") % {"name": subscription},
         submit=_("Grant role"), section="subscriptions",
@@ -255,7 +221,7 @@ def user_add(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s added.") % {"name": user.display_name})
             return redirect("customers:users", customer.tenant_id)
-    require_manager(request)
+    require_manager(request, Action.ADD_CUSTOMER_USER, ResourceType.CUSTOMER_USER, customer)
     return _form_page(request, customer, form, title=_("Add a user"), submit=_("Add user"),
                       section="users",
                       cancel=reverse("customers:users", args=[customer.tenant_id]))

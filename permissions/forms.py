@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import PurchasePermissionState, Resource
+from .models import Resource
+from .selectors import PurchasePermissionState
 
 ALLOW, DENY = "allow", "deny"
 CHOICES = [
@@ -25,3 +26,10 @@ class PurchasePermissionsForm(forms.Form):
 
     def allowed(self) -> dict[str, bool]:
         return {resource: self.cleaned_data[resource] == ALLOW for resource in Resource}
+
+    def asked(self) -> dict[str, bool]:
+        """What a POST asks for even when it is not valid: anything but "Don't allow" asks to allow.
+
+        Only for recording a read-only agent's forged attempt, which is refused whatever it holds.
+        """
+        return {resource: self.data.get(resource) != DENY for resource in Resource}

@@ -4,7 +4,6 @@ from functools import cached_property
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
 from portal.models import Agent
 from portal.policies import has_role
 
@@ -26,7 +25,10 @@ class ReadinessStep:
 
 @dataclass(frozen=True)
 class Readiness:
-    """Whether a customer can use a purchase permission, step by step as Partner Center asks."""
+    """Whether a customer can use a purchase permission, step by step as Partner Center asks.
+
+    Read with ``selectors.purchase_readiness()`` or, on the Account page, ``selectors.readiness_of()``.
+    """
 
     has_azure_subscription: bool
     has_owner: bool
@@ -65,14 +67,3 @@ class Readiness:
     @cached_property
     def missing_steps(self) -> list[ReadinessStep]:
         return [step for step in self.steps if not step.done]
-
-
-def readiness_of(customer: Customer) -> Readiness:
-    """Readiness from a customer fetched with ``Customer.objects.with_readiness()``."""
-    return Readiness(has_azure_subscription=customer.has_azure_subscription,
-                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id))
-
-
-def purchase_readiness(customer: Customer) -> Readiness:
-    """Readiness as the database has it now, in one query."""
-    return readiness_of(Customer.objects.with_readiness().get(pk=customer.pk))

@@ -1,17 +1,49 @@
+"""A customer's Account page: its details, readiness and purchase permissions, and their edit form."""
+
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from activitylog.services import Origin
-from customers.views import account_context, get_customer_account, posted
+from customers.models import Customer
+from customers.views import posted
 
 from .forms import PurchasePermissionsForm
+from .policies import can_change_purchase_permissions
+from .selectors import PurchasePermissionState, customer_account, readiness_of
 from .services import set_purchase_permissions
+
+
+def get_customer_account(tenant_id: UUID) -> Customer:
+    """The customer with everything its Account page shows, in one query."""
+    customer = customer_account(tenant_id)
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def account_context(request: HttpRequest, customer: Customer) -> dict:
+    """For a customer from get_customer_account()."""
+    readiness = readiness_of(customer)
+    states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
+    return {
+        "customer": customer,
+        "section": "account",
+        "readiness": readiness,
+        "permission_states": states,
+        "can_change_permissions": can_change_purchase_permissions(request.user),
+    }
+
+
+@require_GET
+def account(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    customer = get_customer_account(tenant_id)
+    return render(request, "customers/account.html", account_context(request, customer))
 
 
 @require_http_methods(["GET", "POST"])
@@ -19,13 +51,13 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """The Account page with its Customer Permissions box open for editing."""
     customer = get_customer_account(tenant_id)
     context = account_context(request, customer)
-    form = PurchasePermissionsForm(posted(request),
-                                   states=context["permission_states"])
-    if request.method == "POST" and form.is_valid():
+    form = PurchasePermissionsForm(posted(request), states=context["permission_states"])
+    if request.method == "POST" and (form.is_valid() or not context["can_change_permissions"]):
         try:
+            # A read-only agent's POST is refused by the service, and logged, whatever it holds.
             changed = set_purchase_permissions(
-                actor=request.user, customer=customer, allowed=form.allowed(),
-                origin=Origin.from_request(request),
+                actor=request.user, customer=customer, origin=Origin.from_request(request),
+                allowed=form.allowed() if form.is_valid() else form.asked(),
             )
         except ValidationError as exc:
             for message in exc.messages:

@@ -4,12 +4,19 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+import customers.urls
+import permissions.urls
+
 from . import entra, mfa, views
 
 
 def password_page(view_class):
     return views.password_pages_on(view_class.as_view())
 
+
+# One section of the site, served by two apps: customers (its list, subscriptions and users) and
+# permissions (the Account page, which shows the customer's readiness and purchase permissions).
+customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
@@ -33,7 +40,7 @@ urlpatterns = [
     path("accounts/mfa/", mfa.verify, name="mfa_verify"),
     path("accounts/mfa/setup/", mfa.setup, name="mfa_setup"),
     path("language/", views.set_language, name="set_language"),
-    path("customers/", include("customers.urls")),
+    path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
     path("agents/", include("portal.agent_urls")),
     path("", include("api.urls")),
