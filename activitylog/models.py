@@ -57,6 +57,8 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    AGENT = "agent", _("Agent")
+    SIGN_IN = "sign_in", _("Sign-in")
 
 
 class AppendOnlyError(Exception):

@@ -1,13 +1,4 @@
-from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils.translation import gettext_lazy as _
-
-from activitylog.services import Origin
-
-from . import services
-from .models import Agent
+from django.contrib import admin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,73 +12,3 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class AgentCreationForm(AdminUserCreationForm):
-    class Meta:
-        model = Agent
-        fields = ("email", "full_name", "role")
-
-
-class AgentChangeForm(UserChangeForm):
-    class Meta:
-        model = Agent
-        fields = "__all__"
-
-
-@admin.register(Agent)
-class AgentAdmin(UserAdmin):
-    form = AgentChangeForm
-    add_form = AgentCreationForm
-    list_display = ("email", "full_name", "role", "is_active", "is_staff", "last_login")
-    list_filter = ("role", "is_active", "is_staff")
-    search_fields = ("email", "full_name")
-    ordering = ("email",)
-    fieldsets = (
-        (None, {"fields": ("email", "password")}),
-        (_("Partner role"), {"fields": ("full_name", "role", "language", "is_active")}),
-        (_("Django admin"), {"fields": ("is_staff", "is_superuser")}),
-        (_("Dates"), {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("email", "full_name", "role", "usable_password", "password1", "password2"),
-            },
-        ),
-    )
-    # Who may use the Django admin is decided on the server (createsuperuser), never here: a change
-    # to it would leave no trace in the activity log.
-    readonly_fields = ("last_login", "date_joined", "is_staff", "is_superuser")
-    filter_horizontal = ()
-
-    def has_delete_permission(self, request, obj=None):
-        """An agent who acted stays in the activity log: deactivate instead."""
-        return False
-
-    def save_model(self, request, obj, form, change):
-        """Role and active flag change through the agent services, each with its log entry; the
-        other fields (name, language, password) are saved as the admin saves them."""
-        origin = Origin.from_request(request)
-        if not change:
-            password = form.cleaned_data.get("password1") if form.cleaned_data.get("usable_password") \
-                != "false" else None
-            added = services.add_agent(actor=request.user, email=obj.email, role=obj.role,
-                                       full_name=obj.full_name, password=password or None, origin=origin)
-            obj.pk, obj.password, obj._state.adding = added.pk, added.password, False
-            return
-        wanted_role, wanted_active = obj.role, obj.is_active
-        stored = Agent.objects.get(pk=obj.pk)
-        obj.role, obj.is_active = stored.role, stored.is_active
-        super().save_model(request, obj, form, change)
-        try:
-            if "role" in form.changed_data:
-                services.change_role(actor=request.user, agent=obj, role=wanted_role, origin=origin)
-            if "is_active" in form.changed_data:
-                change_active = services.reactivate_agent if wanted_active else services.deactivate_agent
-                change_active(actor=request.user, agent=obj, origin=origin)
-        except (PermissionDenied, ValidationError) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            messages.error(request, text)

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "customers",
     "permissions",
     "activitylog",
+    "agents",
     "api",
     "demo",
     "django.contrib.admin",
@@ -94,7 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.signin.ClientAddressMiddleware",
+    "portal.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -106,7 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.headers.PrivateCacheMiddleware",
-    "portal.mfa.SecondFactorMiddleware",
+    "agents.mfa.SecondFactorMiddleware",
     "portal.middleware.AgentLanguageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -194,10 +195,10 @@ OIDC_RP_SCOPES = "openid profile email"
 OIDC_TIMEOUT = 15
 
 # axes first: a locked-out account or address is refused before any password is hashed.
-AUTHENTICATION_BACKENDS = ["portal.entra.PasswordGuard"]
+AUTHENTICATION_BACKENDS = ["agents.entra.PasswordGuard"]
 if PASSWORD_SIGN_IN:
     AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.ModelBackend")
-AUTHENTICATION_BACKENDS.append("portal.entra.EntraBackend")
+AUTHENTICATION_BACKENDS.append("agents.entra.EntraBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -262,10 +263,10 @@ AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "portal.signin.typed_username"
-AXES_CLIENT_IP_CALLABLE = "portal.signin.client_address"
-AXES_LOCKOUT_CALLABLE = "portal.signin.locked_out"
-AXES_HANDLER = "portal.signin.RecordingHandler"
+AXES_USERNAME_CALLABLE = "agents.signin.typed_username"
+AXES_CLIENT_IP_CALLABLE = "agents.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "agents.signin.locked_out"
+AXES_HANDLER = "agents.signin.RecordingHandler"
 AXES_RESET_ON_SUCCESS = True
 # An attempt during the lockout neither extends it nor writes anything: a guesser cannot make the
 # lockout last for ever, nor make each refused guess cost a database write.

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from activitylog.models import Action, ActivityLogEntry
 from portal.models import Agent
-from tests.portal.test_entra import CLIENT_ID, SECRET, STAFF, TENANT, scenario
+from tests.agents.test_entra import CLIENT_ID, SECRET, STAFF, TENANT, scenario
 
 pytestmark = pytest.mark.browser
 

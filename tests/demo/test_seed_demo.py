@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.http import HttpRequest
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from activitylog.services import Origin
-from portal.services import change_role
+from agents.services import change_role
 from tests.factories import PASSWORD
 
 from . import english_left, indonesian_shown
@@ -76,8 +76,6 @@ def test_the_activity_log_names_sign_ins_and_agent_changes(signed_in, agents, ca
                 origin=Origin.system("tests"))
     response = signed_in(agents["operator"]).get(reverse("activitylog:list"), HTTP_ACCEPT_LANGUAGE=language)
     html = response.content.decode()
-    # Only the action and reason here: the resource type column shows stored codes ("agent") until
-    # resource types become choices (issue 9).
-    assert ("Update Agent Role", "Perbarui Peran Agen")[LANGUAGES[language]] in html
+    check(html, language, catalogue, ("Update Agent Role", "Perbarui Peran Agen"))
     assert ("Wrong e-mail address or password.", "Alamat email atau kata sandi salah.")[
         LANGUAGES[language]] in html

@@ -23,7 +23,7 @@ from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from activitylog.models import Action, Status
+from activitylog.models import Action, ResourceType, Status
 from activitylog.services import Origin, record, refusal_messages, refusal_reason
 
 RECOVERY_CODES = 10
@@ -80,7 +80,7 @@ def _next(request: HttpRequest) -> str:
 def _record_wrong_code(request: HttpRequest) -> None:
     refusal = ValidationError(CODE_REFUSED)
     record(action=Action.SIGN_IN, actor=request.user, origin=Origin.from_request(request),
-           resource_type="sign_in", resource_id=request.user.email, status=Status.FAILED,
+           resource_type=ResourceType.SIGN_IN, resource_id=request.user.email, status=Status.FAILED,
            failure_reason=refusal_reason(refusal), failure_messages=refusal_messages(refusal),
            new_value={"second_factor": True})
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from activitylog.services import Origin
+from agents.services import add_agent
 from portal.models import Agent
-from portal.services import add_agent
 
 
 class Command(BaseCommand):

@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from activitylog.models import Action, ActivityLogEntry, Status
 from activitylog.services import Origin
-from portal.management.commands.entra_demo import DEMO_CLIENT_ID, merged
+from agents.management.commands.entra_demo import DEMO_CLIENT_ID, merged
+from agents.services import add_agent, deactivate_agent
 from portal.models import Agent
-from portal.services import add_agent, deactivate_agent
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_the_first_sign_in_adds_the_agent_with_the_app_roles_role(entra, role):
     agent = Agent.objects.get(entra_object_id=oid)
     assert (agent.email, agent.role, agent.is_active) == (upn, role, True)
     assert not agent.has_usable_password()
-    assert client.session[BACKEND_SESSION_KEY] == "portal.entra.EntraBackend"
+    assert client.session[BACKEND_SESSION_KEY] == "agents.entra.EntraBackend"
     # MFA is required, and Entra did it: no TOTP step.
     page = client.get(reverse("customers:list"))
     assert page.status_code == HTTPStatus.OK and upn in page.content.decode()

@@ -35,7 +35,7 @@ class CountingHasher(MD5PasswordHasher):
 
 @pytest.fixture
 def hashes(settings, admin_agent):
-    settings.PASSWORD_HASHERS = ["tests.portal.test_signin.CountingHasher"]
+    settings.PASSWORD_HASHERS = ["tests.agents.test_signin.CountingHasher"]
     admin_agent.set_password(PASSWORD)
     admin_agent.save()
     CountingHasher.calls = 0

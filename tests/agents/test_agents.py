@@ -13,7 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activitylog.models import Action, ActivityLogEntry, Source, Status
-from portal import services
+from agents import services
 from portal.models import Agent
 from tests.factories import PASSWORD, AgentFactory
 

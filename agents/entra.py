@@ -30,11 +30,11 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from activitylog.models import Action, Status
+from activitylog.models import Action, ResourceType, Status
 from activitylog.services import Origin, record, refusal_messages, refusal_reason
+from portal.models import Agent
 
 from . import services
-from .models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ NOT_VERIFIED = _("The answer from Microsoft could not be verified (it did not be
                  "used already, or was changed on the way). Nothing was signed in; start again.")
 MICROSOFT_ERROR = _("Microsoft did not sign you in.")
 UNREACHABLE = _("Microsoft's sign-in service did not answer. Nothing was signed in; try again in a minute.")
-RESOURCE_TYPE = "sign_in"
 
 
 def entra_base() -> str:
@@ -88,7 +87,7 @@ def role_from_claims(claims: dict) -> str | None:
 def record_refusal(request: HttpRequest, reason, who: str, actor: Agent | None = None) -> None:
     refusal = ValidationError(reason)
     record(action=Action.SIGN_IN, actor=actor, origin=Origin.from_request(request),
-           resource_type=RESOURCE_TYPE, resource_id=who[:200], status=Status.FAILED,
+           resource_type=ResourceType.SIGN_IN, resource_id=who[:200], status=Status.FAILED,
            failure_reason=refusal_reason(refusal), failure_messages=refusal_messages(refusal),
            new_value={"method": "microsoft"})
 
@@ -221,7 +220,7 @@ class MicrosoftCallback(OIDCAuthenticationCallbackView):
 
 
 def signed_in_with_microsoft(request: HttpRequest) -> bool:
-    return request.session.get(BACKEND_SESSION_KEY, "") == "portal.entra.EntraBackend"
+    return request.session.get(BACKEND_SESSION_KEY, "") == "agents.entra.EntraBackend"
 
 
 def microsoft_sign_out_url(request: HttpRequest) -> str:

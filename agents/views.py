@@ -11,10 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activitylog.services import Origin
+from portal.models import Agent
+from portal.policies import can_change_agent, can_manage_agents
 
 from . import services
-from .models import Agent
-from .policies import can_change_agent, can_manage_agents
 
 
 class AgentForm(forms.Form):
@@ -48,7 +48,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
              "second_factor": agent.pk in enrolled,
              "role_form": RoleForm(initial={"role": agent.role}, auto_id=f"id_role_{agent.pk}_%s")}
             for agent in agents]
-    return render(request, "portal/agents.html", {"rows": rows, "nav": "agents"})
+    return render(request, "agents/list.html", {"rows": rows, "nav": "agents"})
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +69,7 @@ def agent_add(request: HttpRequest) -> HttpResponse:
                                         "password through “Forgot your password?”.") % {"email": agent})
             return redirect("agents:list")
     _require_manager(request)
-    return render(request, "portal/agent_form.html", {"form": form, "nav": "agents"},
+    return render(request, "agents/agent_form.html", {"form": form, "nav": "agents"},
                   status=400 if form.errors else 200)
 
 

@@ -1,8 +1,6 @@
 """Password sign-in that resists guessing: django-axes counts failures per account and per client
 address, and every counted failure and every lockout is an activity log entry (Sign In, Failed)."""
 
-import contextlib
-import ipaddress
 import unicodedata
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -11,12 +9,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from activitylog.models import Action, Status
+from activitylog.models import Action, ResourceType, Status
 from activitylog.services import Origin, record, refusal_messages, refusal_reason
 
 WRONG_PASSWORD = _("Wrong e-mail address or password.")
 LOCKED_OUT = _("Too many failed sign-ins: locked for %(minutes)s minutes.")
-RESOURCE_TYPE = "sign_in"
 
 
 def typed_username(request, credentials: dict | None) -> str:
@@ -58,7 +55,7 @@ class RecordingHandler(AxesDatabaseHandler):
         refusal = (ValidationError(LOCKED_OUT, params={"minutes": cool_off_minutes()}) if locked
                    else ValidationError(WRONG_PASSWORD))
         record(action=Action.SIGN_IN, actor=None, origin=Origin.from_request(request),
-               resource_type=RESOURCE_TYPE, resource_id=typed_username(request, credentials),
+               resource_type=ResourceType.SIGN_IN, resource_id=typed_username(request, credentials),
                status=Status.FAILED, failure_reason=refusal_reason(refusal),
                failure_messages=refusal_messages(refusal),
                new_value={"locked_out": locked,
@@ -69,23 +66,3 @@ def locked_out(request, original_response=None, credentials=None):
     """The page a locked-out sign-in gets: what happened, for how long, and what to do (429)."""
     return render(request, "registration/locked_out.html", {"minutes": cool_off_minutes()},
                   status=settings.AXES_HTTP_RESPONSE_CODE)
-
-
-class ClientAddressMiddleware:
-    """Behind TRUSTED_PROXY_COUNT proxies, the client is the address the outermost trusted proxy saw:
-    the Nth entry from the right of X-Forwarded-For. Entries left of it are the client's own claims
-    and never used; with no trusted proxy the header is ignored altogether."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.proxies = settings.TRUSTED_PROXY_COUNT
-
-    def __call__(self, request):
-        if self.proxies:
-            hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-            hops = [hop for hop in hops if hop]
-            if len(hops) >= self.proxies:
-                candidate = hops[-self.proxies]
-                with contextlib.suppress(ValueError):  # not an address: keep the connection's
-                    request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(candidate))
-        return self.get_response(request)
