@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SIMULATOR_PORT ?= 8001
 
 .PHONY: run test check bench clean messages
 
@@ -23,27 +24,23 @@ $(INSTALLED): pyproject.toml
 .activity-log-key:
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
-# make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere.
+# make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere;
+# and the Microsoft simulator (its own process, port and data in .simulator/) stands in for Microsoft.
 RUN_ENV = DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" \
-  ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}"
-
-# The Microsoft simulator (simulator/) stands in for Microsoft in `make run`: its identity platform is
-# the partner's Entra ID tenant for Sign in with Microsoft. It stops when the portal's server stops.
-SIM_PORT ?= 8001
-SIM_DIR := $(CURDIR)/.simulator
-SIM_ENV := MICROSOFT_LOGIN_URL=https://127.0.0.1:$(SIM_PORT)/login REQUESTS_CA_BUNDLE=$(SIM_DIR)/ca.pem \
+  ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}" \
+  MICROSOFT_CLOUD=simulated SIMULATOR_URL=https://127.0.0.1:$(SIMULATOR_PORT) \
+  REQUESTS_CA_BUNDLE="$(CURDIR)/.simulator/ca.pem" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
   ENTRA_CLIENT_ID=0d3c9a1e-7b2f-4c8d-9e6a-5f1b2c3d4e5f ENTRA_CLIENT_SECRET=simulated-demo-secret-not-a-real-one
 
-## make run: set up, migrate an SQLite database, load demo data once, serve on http://127.0.0.1:8000
+## make run: set up, migrate an SQLite database, fill the Microsoft simulator with the demo partner once and
+## sync from it, then run the Procfile (web on http://127.0.0.1:8000, worker, simulator) with honcho
 run: $(INSTALLED) .demo-password .activity-log-key
+	$(PY) -m simulator certs --state .simulator >/dev/null
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 	$(RUN_ENV) DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" \
-	  $(PY) manage.py seed_demo --if-empty --url http://$(HOST):$(PORT)/
-	@mkdir -p $(SIM_DIR); rm -f $(SIM_DIR)/url; \
-	  $(PY) -m simulator serve --host 127.0.0.1 --port $(SIM_PORT) --state $(SIM_DIR) >$(SIM_DIR)/serve.log 2>&1 & \
-	  sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	  $(RUN_ENV) $(SIM_ENV) $(PY) manage.py entra_demo --state $(SIM_DIR) --url http://$(HOST):$(PORT)/ && \
-	  $(RUN_ENV) $(SIM_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	  $(PY) manage.py seed_demo --if-empty --simulator --url http://$(HOST):$(PORT)/
+	@rm -f .simulator/url
+	$(RUN_ENV) HOST=$(HOST) WEB_PORT=$(PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
 # pytest exits 5 when it collected nothing: say so, rather than leave a bare "Error 5".

@@ -44,6 +44,7 @@ urlpatterns = [
     path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
     path("agents/", include("agents.urls")),
+    path("microsoft/", include("microsoft.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),
