@@ -32,6 +32,13 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    ADD_AGENT = "add_agent", _("Add Agent")
+    UPDATE_AGENT_ROLE = "update_agent_role", _("Update Agent Role")
+    DEACTIVATE_AGENT = "deactivate_agent", _("Deactivate Agent")
+    REACTIVATE_AGENT = "reactivate_agent", _("Reactivate Agent")
+    RESET_AGENT_MFA = "reset_agent_mfa", _("Reset Agent Two-Step Sign-In")
+    CHANGE_PASSWORD = "change_password", _("Change Password")
+    SIGN_IN = "sign_in", _("Sign In")
 
 
 class Status(models.TextChoices):
@@ -58,6 +65,8 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    AGENT = "agent", _("Agent")
+    SIGN_IN = "sign_in", _("Sign-in")
 
 
 class AppendOnlyError(Exception):

@@ -1,6 +1,7 @@
 """Writes about customers: each checks the role, locks, acts and logs in one transaction."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import DomainNameValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,19 @@ from .policies import MANAGE_CUSTOMERS_REFUSED, can_manage_customers
 def _require_admin(actor: Agent) -> None:
     if not can_manage_customers(actor):
         raise PermissionDenied(MANAGE_CUSTOMERS_REFUSED)
+
+
+# A tenant's domain as Microsoft gives it: ASCII labels (an internationalised name in its xn-- form).
+_DOMAIN = DomainNameValidator(accept_idna=False, message=_(
+    "Enter a domain name such as contoso.onmicrosoft.com: letters, digits and hyphens, in labels "
+    "separated by dots."), code="invalid_domain")
+
+
+def validate_domain(domain: str) -> None:
+    """A customer's domain must be a domain name, at least two labels."""
+    _DOMAIN(domain)
+    if "." not in domain:
+        raise ValidationError(_DOMAIN.message, code="invalid_domain")
 
 
 def lock_customer(customer: Customer) -> Customer:
@@ -58,6 +72,7 @@ def add_customer(
     with audited(actor=actor, origin=origin, action=Action.ADD_CUSTOMER,
                  resource_type=ResourceType.CUSTOMER, new_value=new_value) as audit:
         _require_admin(actor)
+        validate_domain(domain)
         # Only the customer's own insert can mean a taken domain; a failing log write must
         # not be reported as one.
         try:
