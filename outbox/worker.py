@@ -209,6 +209,13 @@ def attempt(change: OutboxChange, worker: str) -> str:
     return change.state
 
 
+def remember(change: OutboxChange, **progress) -> None:
+    """Keep what a handler learned during an attempt (what it is about to write), should the worker die
+    before the attempt ends: the next attempt reads it in ``change.progress``."""
+    change.progress = {**change.progress, **progress}
+    OutboxChange.objects.filter(pk=change.pk, leased_by=change.leased_by).update(progress=change.progress)
+
+
 def next_due() -> datetime | None:
     """When the earliest waiting change becomes due (for the worker's next wake-up)."""
     first = (OutboxChange.objects.filter(state=State.WAITING, kind__in=list(_registry))
