@@ -49,7 +49,8 @@ def worker(microsoft, settings, *args) -> subprocess.Popen:
            "SIMULATOR_URL": microsoft.sim.url, "MICROSOFT_CLOUD": "simulated",
            "REQUESTS_CA_BUNDLE": str(microsoft.sim.ca_path),
            "PARTNER_TENANT_ID": settings.PARTNER_TENANT_ID,
-           "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID, "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
+           "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID,
+           "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
            "MICROSOFT_MAX_RETRIES": "0", "OUTBOX_BACKOFF_SECONDS": "0", "OUTBOX_LEASE_SECONDS": "2"}
     return subprocess.Popen([sys.executable, "manage.py", "outbox_worker", *args], cwd=ROOT, env=env,  # noqa: S603
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
