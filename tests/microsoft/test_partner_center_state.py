@@ -137,3 +137,40 @@ def test_a_difference_while_our_change_is_pending_is_not_drift(contoso, admin_ag
     drain()
     run_sync()
     assert not ActivityLogEntry.objects.filter(action=Action.SELF_SERVE_POLICY_DRIFT).exists()
+
+
+def test_the_api_customer_document_says_the_same(contoso, admin_agent, microsoft):  # noqa: F811
+    from django.test import Client
+
+    from tests.api.conftest import Api, token_for
+
+    api = Api(Client(), token_for(admin_agent), admin_agent)
+    url = f"/v1/customers/{contoso.tenant_id}"
+    assert api.get(url).json()["partnerCenter"]["state"] is None
+    decide(admin_agent, contoso, **{RI: True})
+    waiting = api.get(url).json()["partnerCenter"]
+    assert waiting["state"] == "waiting" and waiting["at"] and waiting["drift"] is None
+    drain()
+    applied = api.get(url).json()["partnerCenter"]
+    assert applied["state"] == "applied" and applied["at"]
+
+
+def test_the_connection_page_lists_pending_and_failed_changes_and_needs_reconnecting(
+        contoso, admin_agent, microsoft, signed_in, settings):  # noqa: F811
+    from microsoft.models import Connection
+    from microsoft.tokens import forget_all
+
+    settings.OUTBOX_BLOCKED_SECONDS = 3600
+    client = signed_in(admin_agent)
+    page = client.get(reverse("microsoft:connection")).content.decode()
+    assert "Everything the portal decided has been applied in Microsoft." in page
+    microsoft.sim.control.settings(revokeRefreshTokens="expired")
+    forget_all()
+    change = decide(admin_agent, contoso, **{RI: True})
+    drain()
+    change.refresh_from_db()
+    assert change.state == State.WAITING and change.blocked and Connection.get().needs_reconnecting
+    page = client.get(reverse("microsoft:connection")).content.decode()
+    assert "Needs reconnecting." in page and "These changes wait until someone reconnects" in page
+    assert "Contoso" in page and "Waiting to apply" in page
+    assert writes(microsoft.sim) == []
