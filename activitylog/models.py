@@ -39,6 +39,13 @@ class Action(models.TextChoices):
     RESET_AGENT_MFA = "reset_agent_mfa", _("Reset Agent Two-Step Sign-In")
     CHANGE_PASSWORD = "change_password", _("Change Password")
     SIGN_IN = "sign_in", _("Sign In")
+    # Issue 11 (i11): what the portal applied in Partner Center, drift found there, the outbox's retries.
+    CREATE_SELF_SERVE_POLICY = "create_self_serve_policy", _("Create Self-Serve Policy")
+    UPDATE_SELF_SERVE_POLICY = "update_self_serve_policy", _("Update Self-Serve Policy")
+    DELETE_SELF_SERVE_POLICY = "delete_self_serve_policy", _("Delete Self-Serve Policy")
+    SELF_SERVE_POLICY_DRIFT = "self_serve_policy_drift", _("Self-Serve Policy Drift")
+    RETRY_MICROSOFT_CHANGE = "retry_microsoft_change", _("Retry Change in Microsoft")
+    APPLY_PORTAL_SETTING = "apply_portal_self_serve_policy", _("Apply Portal's Self-Serve Policy")
 
 
 class Status(models.TextChoices):

@@ -89,3 +89,4 @@ class SyncError(models.Model):
 
     def __str__(self) -> str:
         return self.message[:80]
+

@@ -240,3 +240,53 @@ class PermissionSet:
 def permission_set(customer: Customer) -> PermissionSet:
     rows = PurchasePermission.objects.filter(customer=customer).order_by("resource")
     return PermissionSet(customer.tenant_id, tuple(rows.values_list("pk", "resource", "granted_at")))
+
+
+@dataclass(frozen=True)
+class PartnerCenterState:
+    """Where the customer's self-serve policy stands in Partner Center (issue 11): the latest change the
+    portal queued for it, and a difference Partner Center has that the portal did not make (drift)."""
+
+    state: str  # "applied", "waiting", "not_applied" or "" (nothing was ever pushed)
+    at: "datetime | None"  # applied at / waiting since / failed at
+    reason: str = ""
+    error_code: str = ""
+    error_request_id: str = ""
+    change_id: int | None = None
+    blocked: bool = False
+    # Partner Center's own setting, when it differs from the portal's with nothing pending.
+    drift: list | None = None
+    drift_found_at: "datetime | None" = None
+
+    @property
+    def drift_states(self) -> list[tuple]:
+        """(label, allowed in Partner Center) for each resource, when drifted."""
+        if self.drift is None:
+            return []
+        return [(resource.label, resource.value in self.drift) for resource in Resource]
+
+
+def partner_center_state(customer: Customer) -> PartnerCenterState:
+    """Two small queries: the latest queued change and Partner Center's known policy."""
+    from outbox.models import OutboxChange
+
+    from .models import SELF_SERVE_POLICY_CHANGE, PartnerCenterPolicy
+
+    changes = OutboxChange.objects.filter(kind=SELF_SERVE_POLICY_CHANGE, customer=customer)
+    latest = changes.exclude(state=OutboxChange.State.SUPERSEDED).order_by("-id").first()
+    known = PartnerCenterPolicy.objects.filter(customer=customer, drift_found_at__isnull=False).first()
+    drift = {"drift": known.permissions, "drift_found_at": known.drift_found_at} if known else {}
+    if latest is None:
+        return PartnerCenterState(state="", at=None, **drift)
+    if latest.state == OutboxChange.State.APPLIED:
+        return PartnerCenterState(state="applied", at=latest.applied_at, change_id=latest.pk, **drift)
+    if latest.state == OutboxChange.State.NOT_APPLIED:
+        return PartnerCenterState(state="not_applied", at=latest.updated_at, reason=latest.error_message,
+                                  error_code=latest.error_code, error_request_id=latest.error_request_id,
+                                  change_id=latest.pk, **drift)
+    settled = changes.exclude(state__in=[OutboxChange.State.WAITING, OutboxChange.State.SUPERSEDED])
+    last_settled = settled.order_by("-id").values_list("id", flat=True).first() or 0
+    since = changes.filter(id__gt=last_settled).order_by("id").values_list("created_at", flat=True).first()
+    return PartnerCenterState(state="waiting", at=since or latest.created_at, change_id=latest.pk,
+                              blocked=latest.blocked, reason=latest.error_message if latest.blocked else "",
+                              **drift)

@@ -1,16 +1,27 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from activitylog.models import Action, ResourceType
 from activitylog.services import Origin, audited
 from customers.models import Customer
 from customers.services import lock_customer
+from outbox.models import OutboxChange
+from outbox.services import enqueue, retry
 from portal.models import Agent
 
-from .models import PURCHASE, PurchasePermission, Resource, policy_permissions
+from .models import (
+    PURCHASE,
+    SELF_SERVE_POLICY_CHANGE,
+    PartnerCenterPolicy,
+    PurchasePermission,
+    Resource,
+    policy_permissions,
+)
 from .policies import CHANGE_REFUSED, can_change_purchase_permissions
 from .selectors import PermissionSet, permission_set, purchase_readiness
 
@@ -105,6 +116,11 @@ def set_purchase_permissions(
                     ValidationError(step.missing, code="not_ready") for step in readiness.missing_steps
                 ])
 
+        # What Partner Center is to hold, queued with the decision (the outbox): the worker applies the
+        # customer's latest desired state, once. Before the entries: they are the transaction's last writes.
+        push_desired_state(customer=locked, resources={res for res in Resource
+                                                       if changes.get(res, res in resources)},
+                           origin=origin, actor=actor)
         now = timezone.now()
         for resource, allow in changes.items():
             before = set(resources)
@@ -121,6 +137,12 @@ def set_purchase_permissions(
         return list(changes)
 
 
+def push_desired_state(*, customer: Customer, resources, origin: Origin, actor: Agent | None) -> None:
+    """Queue the customer's desired SelfServePolicy for Partner Center, in the caller's transaction."""
+    enqueue(kind=SELF_SERVE_POLICY_CHANGE, customer=customer, origin=origin, actor=actor,
+            desired={"permissions": sorted(str(resource) for resource in resources)})
+
+
 def set_purchase_permission(
     *, actor: Agent, customer: Customer, resource: str, allowed: bool, origin: Origin
 ) -> bool:
@@ -130,3 +152,66 @@ def set_purchase_permission(
             actor=actor, customer=customer, allowed={resource: allowed}, origin=origin
         )
     )
+
+
+NOTHING_TO_RETRY = _("Nothing to retry: the customer's permissions are not waiting for a retry.")
+NO_DIFFERENCE = _("Partner Center and the portal no longer differ for this customer.")
+
+
+def _policy_entry(customer: Customer, action: Action) -> dict:
+    return {"action": action, "resource_type": ResourceType.SELF_SERVE_POLICY,
+            "resource_id": f"{settings.PARTNER_TENANT_ID}_{customer.tenant_id}"}
+
+
+def retry_push(*, actor: Agent, customer: Customer, origin: Origin) -> None:
+    """Retry the customer's self-serve policy change that Partner Center did not apply (Admin agents)."""
+    with audited(actor=actor, origin=origin, customer=customer,
+                 **_policy_entry(customer, Action.RETRY_MICROSOFT_CHANGE)) as audit:
+        if not can_change_purchase_permissions(actor):
+            raise PermissionDenied(CHANGE_REFUSED)
+        locked = lock_customer(customer)
+        latest = (OutboxChange.objects.filter(kind=SELF_SERVE_POLICY_CHANGE, customer=locked)
+                  .exclude(state=OutboxChange.State.SUPERSEDED).order_by("-id").first())
+        if latest is None or latest.state != OutboxChange.State.NOT_APPLIED:
+            raise ValidationError(NOTHING_TO_RETRY, code="nothing_to_retry")
+        retry(latest)
+        audit.succeeded(customer=locked, old_value={"error": latest.error_message[:500],
+                                                    "code": latest.error_code},
+                        new_value={"permissions": latest.desired.get("permissions", [])})
+
+
+def _drifted(locked: Customer) -> PartnerCenterPolicy:
+    known = PartnerCenterPolicy.objects.filter(customer=locked, drift_found_at__isnull=False).first()
+    if known is None:
+        raise ValidationError(NO_DIFFERENCE, code="no_drift")
+    return known
+
+
+def apply_portal_setting(*, actor: Agent, customer: Customer, origin: Origin) -> None:
+    """Drift: push the portal's setting over what someone changed in Partner Center (Admin agents)."""
+    with audited(actor=actor, origin=origin, customer=customer,
+                 **_policy_entry(customer, Action.APPLY_PORTAL_SETTING)) as audit:
+        if not can_change_purchase_permissions(actor):
+            raise PermissionDenied(CHANGE_REFUSED)
+        locked = lock_customer(customer)
+        known = _drifted(locked)
+        resources = permission_set(locked).resources
+        push_desired_state(customer=locked, resources=resources, origin=origin, actor=actor)
+        PartnerCenterPolicy.objects.filter(pk=known.pk).update(drift_found_at=None)
+        audit.succeeded(customer=locked, old_value={"permissions": policy_permissions(known.permissions)},
+                        new_value=_policy_value(resources))
+
+
+def accept_partner_center(*, actor: Agent, customer: Customer, origin: Origin) -> list[Resource]:
+    """Drift: take Partner Center's setting as the portal's, a normal change through
+    set_purchase_permissions (its own entries and role check, readiness applies)."""
+    known = PartnerCenterPolicy.objects.filter(customer=customer, drift_found_at__isnull=False).first()
+    in_partner_center = known.permissions if known is not None else []
+    if known is None and can_change_purchase_permissions(actor):
+        raise ValidationError(NO_DIFFERENCE, code="no_drift")
+    # A read-only agent is refused, and logged, by the permission service, as always.
+    changed = set_purchase_permissions(
+        actor=actor, customer=customer, origin=origin,
+        allowed={resource: resource.value in in_partner_center for resource in Resource})
+    PartnerCenterPolicy.objects.filter(pk=known.pk).update(drift_found_at=None)
+    return changed

@@ -6,4 +6,8 @@ from . import views
 urlpatterns = [
     path("<uuid:tenant_id>/account/", views.account, name="account"),
     path("<uuid:tenant_id>/account/permissions/", views.edit, name="permissions"),
+    path("<uuid:tenant_id>/account/partner-center/retry/", views.retry, name="retry_push"),
+    path("<uuid:tenant_id>/account/partner-center/apply/", views.apply_portal, name="apply_portal_setting"),
+    path("<uuid:tenant_id>/account/partner-center/accept/", views.accept_partner_center_view,
+         name="accept_partner_center"),
 ]

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from activitylog.services import Origin
 from customers.models import Customer
@@ -16,8 +16,8 @@ from customers.views import posted
 
 from .forms import PurchasePermissionsForm
 from .policies import can_change_purchase_permissions
-from .selectors import PurchasePermissionState, customer_account, readiness_of
-from .services import set_purchase_permissions
+from .selectors import PurchasePermissionState, customer_account, partner_center_state, readiness_of
+from .services import accept_partner_center, apply_portal_setting, retry_push, set_purchase_permissions
 
 
 def get_customer_account(tenant_id: UUID) -> Customer:
@@ -38,6 +38,8 @@ def account_context(request: HttpRequest, customer: Customer) -> dict:
         "readiness": readiness,
         "permission_states": states,
         "can_change_permissions": can_change_purchase_permissions(request.user),
+        # Where the policy stands in Partner Center: applied, waiting, not applied, drift (issue 11).
+        "partner_center": partner_center_state(customer),
         # Sync now (the Microsoft connection's form, by URL name): Admin agents, as every customer write.
         "can_sync": can_manage_customers(request.user),
     }
@@ -76,3 +78,26 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
         raise PermissionDenied
     return render(request, "customers/account.html", {**context, "permissions_form": form},
                   status=400 if form.errors else 200)
+
+
+def _policy_action(service, done_message):
+    @require_POST
+    def view(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+        customer = get_customer_account(tenant_id)
+        try:
+            # A read-only agent is refused, and logged, by the service.
+            service(actor=request.user, customer=customer, origin=Origin.from_request(request))
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, done_message())
+        return redirect("customers:account", customer.tenant_id)
+    return view
+
+
+retry = _policy_action(retry_push, lambda: _("The change is queued again for Partner Center."))
+apply_portal = _policy_action(apply_portal_setting,
+                              lambda: _("The portal's setting is on its way to Partner Center."))
+accept_partner_center_view = _policy_action(
+    accept_partner_center, lambda: _("Partner Center's setting is now the portal's."))
