@@ -1,6 +1,8 @@
 import csv
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import UUID
 
 import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
@@ -8,11 +10,12 @@ from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
+
+from customers.models import Customer
 
 from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
@@ -35,45 +38,81 @@ def _link(params: QueryDict, **cursor: str) -> str:
     return "?" + params.urlencode()
 
 
+@dataclass
+class LogPage:
+    """One page of entries, newest first, and the links to its neighbours (keyset paging)."""
+
+    entries: list
+    newer_url: str | None = None
+    older_url: str | None = None
+    first_page_url: str | None = None
+    invalid_link: bool = False
+
+    def context(self) -> dict:
+        return {"entries": self.entries, "newer_url": self.newer_url, "older_url": self.older_url,
+                "first_page_url": self.first_page_url}
+
+
+def keyset_page(filtered: ActivityLogQuerySet, params: QueryDict) -> LogPage:
+    """The page that the `before`/`after` cursor in params names, read by index however deep."""
+    before, after = params.get("before"), params.get("after")
+    try:
+        with planned_for_these_filters():
+            if after:
+                # Walking back towards the newest: read upwards, then show newest first again.
+                rows = list(filtered.filter(keyset_filter(after, older=False))
+                            .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+                has_more_newer = len(rows) > PAGE_SIZE
+                entries = rows[:PAGE_SIZE][::-1]
+                has_more_older = True
+            else:
+                if before:
+                    filtered = filtered.filter(keyset_filter(before, older=True))
+                rows = list(filtered.newest_first()[: PAGE_SIZE + 1])
+                has_more_older = len(rows) > PAGE_SIZE
+                entries = rows[:PAGE_SIZE]
+                has_more_newer = bool(before)
+    except ValueError:
+        return LogPage(entries=[], invalid_link=True)
+    page = LogPage(entries=entries)
+    if entries and has_more_older:
+        page.older_url = _link(params, before=cursor_for(entries[-1]))
+    if entries and has_more_newer:
+        page.newer_url = _link(params, after=cursor_for(entries[0]))
+    if page.newer_url or before:
+        page.first_page_url = _link(params)
+    return page
+
+
+INVALID_PAGE_LINK = gettext_lazy("That page link is no longer valid. Start again from the first page.")
+
+
 @require_GET
 def activity_log(request: HttpRequest) -> HttpResponse:
     require_auditor(request)
     form = ActivityLogFilterForm(request.GET)
-    entries, newer_url, older_url = [], None, None
+    page = LogPage(entries=[])
     if form.is_valid():
-        filtered = form.filter(ActivityLogEntry.objects.all())
-        before, after = request.GET.get("before"), request.GET.get("after")
-        try:
-            with planned_for_these_filters():
-                if after:
-                    # Walking back towards the newest: read upwards, then show newest first again.
-                    page = list(filtered.filter(keyset_filter(after, older=False))
-                                .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
-                    has_more_newer = len(page) > PAGE_SIZE
-                    entries = page[:PAGE_SIZE][::-1]
-                    has_more_older = True
-                else:
-                    if before:
-                        filtered = filtered.filter(keyset_filter(before, older=True))
-                    page = list(filtered.newest_first()[: PAGE_SIZE + 1])
-                    has_more_older = len(page) > PAGE_SIZE
-                    entries = page[:PAGE_SIZE]
-                    has_more_newer = bool(before)
-        except ValueError:
-            form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
-            entries, has_more_newer, has_more_older = [], False, False
-        if entries and has_more_older:
-            older_url = _link(request.GET, before=cursor_for(entries[-1]))
-        if entries and has_more_newer:
-            newer_url = _link(request.GET, after=cursor_for(entries[0]))
+        page = keyset_page(form.filter(ActivityLogEntry.objects.all()), request.GET)
+        if page.invalid_link:
+            form.add_error(None, INVALID_PAGE_LINK)
     export_params = request.GET.copy()
     for key in ("before", "after"):
         export_params.pop(key, None)
     return render(request, "activitylog/list.html", {
-        "form": form, "entries": entries, "newer_url": newer_url, "older_url": older_url,
-        "export_query": export_params.urlencode(),
-        "first_page_url": _link(request.GET) if (newer_url or request.GET.get("before")) else None,
+        "form": form, **page.context(), "export_query": export_params.urlencode(),
     }, status=200 if form.is_valid() else 400)
+
+
+@require_GET
+def customer_history(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    """One customer's entries, newest first, for every role: the Activity log's rows for that customer."""
+    customer = get_object_or_404(Customer, tenant_id=tenant_id)
+    page = keyset_page(ActivityLogEntry.objects.filter(customer_tenant_id=customer.tenant_id), request.GET)
+    return render(request, "activitylog/customer_history.html", {
+        "customer": customer, "section": "history", **page.context(),
+        "invalid_link": INVALID_PAGE_LINK if page.invalid_link else "",
+    }, status=400 if page.invalid_link else 200)
 
 
 class _Echo:

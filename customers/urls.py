@@ -1,5 +1,6 @@
 from django.urls import path
 
+from activitylog import views as activitylog_views
 from permissions import views as permission_views
 
 from . import views
@@ -20,5 +21,6 @@ urlpatterns = [
     path("<uuid:tenant_id>/roles/<int:assignment_id>/remove/", views.role_remove,
          name="role_remove"),
     path("<uuid:tenant_id>/users/", views.users, name="users"),
+    path("<uuid:tenant_id>/history/", activitylog_views.customer_history, name="history"),
     path("<uuid:tenant_id>/users/new/", views.user_add, name="user_add"),
 ]

@@ -86,6 +86,8 @@ def pages_to_check(data) -> list[str]:
         reverse("customers:users", args=tenant),
         reverse("customers:users", args=[data["unready"].tenant_id]),
         reverse("customers:user_add", args=tenant),
+        reverse("customers:history", args=tenant),
+        reverse("customers:history", args=[data["unready"].tenant_id]),
         reverse("activitylog:list"),
         reverse("api:tokens"),
         reverse("api:reference"),
