@@ -99,7 +99,8 @@ def set_subscription_status(
     with refusals_recorded(
         actor=actor, origin=origin, customer=subscription.customer,
         action=Action.UPDATE_SUBSCRIPTION, resource_type="subscription",
-        resource_id=str(subscription.subscription_id), new_value={"status": status},
+        resource_id=str(subscription.subscription_id),
+        new_value={"status": status, "friendly_name": subscription.friendly_name},
     ):
         _require_admin(actor)
         with transaction.atomic():
@@ -116,7 +117,8 @@ def set_subscription_status(
             record(
                 action=Action.UPDATE_SUBSCRIPTION, actor=actor, origin=origin, customer=locked,
                 resource_type="subscription", resource_id=str(current.subscription_id),
-                old_value={"status": old}, new_value={"status": status},
+                old_value={"status": old, "friendly_name": current.friendly_name},
+                new_value={"status": status, "friendly_name": current.friendly_name},
             )
         subscription.status = status
         return True
@@ -152,11 +154,21 @@ def add_customer_user(
         return user
 
 
+def _assignment_id(assignment: RoleAssignment) -> str:
+    """The log's resource id of an assignment: what it is, the same for a refused grant (which has no
+    row) as for a granted or removed one, never the portal's internal number."""
+    return (f"{assignment.subscription.subscription_id}/{assignment.customer_user.user_principal_name}"
+            f"/{assignment.role}")
+
+
 def _assignment_value(assignment: RoleAssignment) -> dict:
+    """The assignment by its ids and, so that the log can name it in words for ever, by its names."""
     return {
         "role": assignment.role,
         "user_principal_name": assignment.customer_user.user_principal_name,
+        "display_name": assignment.customer_user.display_name,
         "subscription_id": str(assignment.subscription.subscription_id),
+        "friendly_name": assignment.subscription.friendly_name,
     }
 
 
@@ -170,7 +182,7 @@ def grant_role(
     with refusals_recorded(
         actor=actor, origin=origin, customer=subscription.customer,
         action=Action.CREATE_ROLE_ASSIGNMENT, resource_type="role_assignment",
-        new_value=_assignment_value(proposed),
+        resource_id=_assignment_id(proposed), new_value=_assignment_value(proposed),
     ):
         _require_admin(actor)
         with transaction.atomic():
@@ -200,7 +212,7 @@ def grant_role(
             )
             record(
                 action=Action.CREATE_ROLE_ASSIGNMENT, actor=actor, origin=origin, customer=locked,
-                resource_type="role_assignment", resource_id=str(assignment.pk),
+                resource_type="role_assignment", resource_id=_assignment_id(assignment),
                 new_value=_assignment_value(assignment),
             )
         return assignment
@@ -211,7 +223,7 @@ def remove_role(*, actor: Agent, assignment: RoleAssignment, origin: Origin) -> 
     customer = assignment.subscription.customer
     with refusals_recorded(
         actor=actor, origin=origin, customer=customer, action=Action.DELETE_ROLE_ASSIGNMENT,
-        resource_type="role_assignment", resource_id=str(assignment.pk),
+        resource_type="role_assignment", resource_id=_assignment_id(assignment),
         old_value=_assignment_value(assignment),
     ):
         _require_admin(actor)
@@ -222,7 +234,7 @@ def remove_role(*, actor: Agent, assignment: RoleAssignment, origin: Origin) -> 
                 return False
             record(
                 action=Action.DELETE_ROLE_ASSIGNMENT, actor=actor, origin=origin, customer=locked,
-                resource_type="role_assignment", resource_id=str(assignment.pk),
+                resource_type="role_assignment", resource_id=_assignment_id(assignment),
                 old_value=_assignment_value(assignment),
             )
         return True

@@ -9,7 +9,7 @@ from activitylog.services import Origin, record, refusals_recorded
 from customers.models import Customer
 from portal.models import Agent
 
-from .models import PURCHASE, PurchasePermission, Resource, policy_permissions
+from .models import PurchasePermission, Resource, policy_permissions
 from .policies import CHANGE_REFUSED, can_change_purchase_permissions, purchase_readiness
 
 RESOURCE_TYPE = "self_serve_policy"
@@ -20,12 +20,15 @@ def _policy_value(resources) -> dict:
     return {"permissions": policy_permissions(resources)}
 
 
-def _entry(resource: Resource, allowed: bool) -> dict:
+def _entry(resource: Resource, allowed: bool, current: set) -> dict:
+    """One change's log entry; a refused one is shaped as the same change would have been logged."""
+    after = current | {resource} if allowed else current - {resource}
     return {
         "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
         "resource_type": RESOURCE_TYPE,
         "resource_id": resource,
-        "new_value": {"resource": resource, "action": PURCHASE, "allowed": allowed},
+        "old_value": _policy_value(current),
+        "new_value": _policy_value(after),
     }
 
 
@@ -39,15 +42,15 @@ def set_purchase_permissions(
     """
     wanted = {Resource(resource): bool(allow) for resource, allow in allowed.items()}
     with refusals_recorded(actor=actor, origin=origin, customer=customer) as attempt:
-        attempt.entries = [_entry(resource, allow) for resource, allow in wanted.items()]
         if not can_change_purchase_permissions(actor):
             # The form posts every resource: log the changes that were refused, not a Failed
             # "Delete" for a permission that was never there.
             current = set(
                 PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True)
             )
-            refused = [_entry(res, allow) for res, allow in wanted.items() if allow != (res in current)]
-            attempt.entries = refused or attempt.entries
+            refused = [_entry(res, allow, current) for res, allow in wanted.items()
+                       if allow != (res in current)]
+            attempt.entries = refused or [_entry(res, allow, current) for res, allow in wanted.items()]
             raise PermissionDenied(CHANGE_REFUSED)
 
         with transaction.atomic():
@@ -65,7 +68,7 @@ def set_purchase_permissions(
             if turning_on:
                 readiness = purchase_readiness(locked)
                 if not readiness.ready:
-                    attempt.entries = [_entry(resource, True) for resource in turning_on]
+                    attempt.entries = [_entry(resource, True, current) for resource in turning_on]
                     # A list of plain messages would drop the code; each message carries it.
                     raise ValidationError([
                         ValidationError(step.missing, code="not_ready")
@@ -83,16 +86,7 @@ def set_purchase_permissions(
                 else:
                     PurchasePermission.objects.filter(customer=locked, resource=resource).delete()
                     current.discard(resource)
-                record(
-                    action=_entry(resource, allow)["action"],
-                    actor=actor,
-                    origin=origin,
-                    customer=locked,
-                    resource_type=RESOURCE_TYPE,
-                    resource_id=resource,
-                    old_value=_policy_value(before),
-                    new_value=_policy_value(current),
-                )
+                record(actor=actor, origin=origin, customer=locked, **_entry(resource, allow, before))
             return list(changes)
 
 

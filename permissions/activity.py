@@ -1,0 +1,23 @@
+"""How the activity log names this app's objects in words (see activitylog.objects)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from activitylog.objects import describes, name_fields, name_values
+
+from .models import Resource
+from .services import RESOURCE_TYPE
+
+
+@describes(RESOURCE_TYPE)
+def _permission(resource_id: str, value: dict) -> str:
+    return Resource(resource_id).label
+
+
+def _allowed(permissions: list) -> str:
+    if not permissions:
+        return str(_("Nothing allowed"))
+    return ", ".join(str(Resource(item["resource"]).label) for item in permissions)
+
+
+name_fields(permissions=_("Customer may purchase"))
+name_values(permissions=_allowed)
