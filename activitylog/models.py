@@ -18,6 +18,10 @@ class Action(models.TextChoices):
         "delete_customer_purchase_permissions",
         _("Delete Customer Purchase Permissions"),
     )
+    REVIEW_PURCHASE_PERMISSION = (
+        "review_customer_purchase_permissions",
+        _("Review Customer Purchase Permissions"),
+    )
     ADD_CUSTOMER = "add_customer", _("Add Customer")
     CREATE_ORDER = "create_order", _("Create Order")
     UPDATE_SUBSCRIPTION = "update_subscription", _("Update Subscription")

@@ -1,5 +1,4 @@
 import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import UUID
@@ -9,20 +8,19 @@ from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from customers.models import Customer
+from portal.csv_export import Echo, cell, streamed_csv
 
 from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import can_view_activity_log
 
 PAGE_SIZE = 50
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def require_auditor(request: HttpRequest) -> None:
@@ -115,21 +113,8 @@ def customer_history(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     }, status=400 if page.invalid_link else 200)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will show as text, never run as a formula."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 class _Neutralised(Func):
-    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
+    """cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
     which COPY writes as an empty unquoted field, as Python's csv module writes ''.
 
     Only for expressions without parameters: the template repeats the expression.
@@ -152,7 +137,7 @@ class _Host(Func):
 
 def _label(field: str, choices) -> Case:
     """A choice's display name in the request's language, picked in SQL."""
-    return Case(*[When(**{field: code}, then=Value(_cell(str(label)))) for code, label in choices],
+    return Case(*[When(**{field: code}, then=Value(cell(str(label)))) for code, label in choices],
                 default=F(field), output_field=TextField())
 
 
@@ -189,24 +174,20 @@ def export(request: HttpRequest) -> HttpResponse:
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
     rows = _copied_rows(entries) if connection.vendor == "postgresql" else _written_rows(entries)
-    filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    return StreamingHttpResponse(
-        rows, content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return streamed_csv(rows, "activity-log")
 
 
 def _header(lineterminator: str = "\r\n") -> str:
-    writer = csv.writer(_Echo(), lineterminator=lineterminator)
+    writer = csv.writer(Echo(), lineterminator=lineterminator)
     return "\ufeff" + writer.writerow([str(header) for header, _value, _sql in EXPORT_COLUMNS])
 
 
 def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
     """The export row by row in Python, on any database (SQLite in development)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield _header()
     for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow([_cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
+        yield writer.writerow([cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
 
 
 def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from activitylog.services import Origin
-from permissions.models import PurchasePermissionState, customer_account
+from permissions.models import PurchasePermissionState, Resource, customer_account, with_permissions
 from permissions.policies import can_change_purchase_permissions, readiness_of
 
 from . import services
@@ -60,12 +60,21 @@ def add_errors(form, exc: ValidationError) -> None:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET)
-    customers = Customer.objects.all()
+    customers = with_permissions(Customer.objects.with_readiness())
     query = form.cleaned_data["q"] if form.is_valid() else ""
     customers = customers.search(query)
+    if form.is_valid():
+        customers = form.filter(customers)
     page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for customer in page.object_list:
+        customer.permission_flags = [getattr(customer, f"allows_{resource}") for resource in Resource]
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(request, "customers/list.html", {
-        "form": form, "query": query, "page": page,
+        "form": form, "query": query, "page": page, "page_query": params.urlencode(),
+        "filtered": any(form.cleaned_data.get(f.name) for f in form.filters()) if form.is_valid() else False,
+        "resources": Resource,
         "can_manage": can_manage_customers(request.user),
     })
 

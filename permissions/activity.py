@@ -10,7 +10,8 @@ from .services import RESOURCE_TYPE
 
 @describes(RESOURCE_TYPE)
 def _permission(resource_id: str, value: dict) -> str:
-    return Resource(resource_id).label
+    # A review is about every permission the customer had allowed at the time.
+    return Resource(resource_id).label if resource_id else _allowed(value["permissions"])
 
 
 def _allowed(permissions: list) -> str:
@@ -19,5 +20,5 @@ def _allowed(permissions: list) -> str:
     return ", ".join(str(Resource(item["resource"]).label) for item in permissions)
 
 
-name_fields(permissions=_("Customer may purchase"))
+name_fields(permissions=_("Customer may purchase"), reviewed_at=_("Reviewed (UTC)"))
 name_values(permissions=_allowed)

@@ -1,7 +1,13 @@
+import datetime as dt
+import uuid
+
 from django import forms
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import PurchasePermissionState, Resource
+from activitylog.forms import DateInput
+
+from .models import PurchasePermission, PurchasePermissionState, Resource
 
 ALLOW, DENY = "allow", "deny"
 CHOICES = [
@@ -25,3 +31,93 @@ class PurchasePermissionsForm(forms.Form):
 
     def allowed(self) -> dict[str, bool]:
         return {resource: self.cleaned_data[resource] == ALLOW for resource in Resource}
+
+
+READY, NOT_READY = "ready", "not_ready"
+READINESS_CHOICES = [("", _("Ready or not")), (READY, _("Ready")), (NOT_READY, _("Not ready"))]
+ALLOWED_CHOICES = [("", _("Allowed or not")), (ALLOW, _("Allowed")), (DENY, _("Not allowed"))]
+
+
+def filter_readiness(customers, readiness: str):
+    """Customers annotated by with_readiness(), narrowed to the ready or the not ready ones."""
+    ready = Q(has_azure_subscription=True, has_owner=True)
+    if readiness == READY:
+        return customers.filter(ready)
+    if readiness == NOT_READY:
+        return customers.exclude(ready)
+    return customers
+
+
+class CustomerPermissionFilters(forms.Form):
+    """The customer list's filters: readiness, and each purchase permission allowed or not."""
+
+    readiness = forms.ChoiceField(label=_("Readiness"), required=False, choices=READINESS_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for resource in Resource:
+            self.fields[resource.value] = forms.ChoiceField(label=resource.label, required=False,
+                                                            choices=ALLOWED_CHOICES)
+
+    def filter(self, customers):
+        """Customers annotated by with_readiness() and with_permissions()."""
+        customers = filter_readiness(customers, self.cleaned_data["readiness"])
+        for resource in Resource:
+            wanted = self.cleaned_data[resource.value]
+            if wanted:
+                customers = customers.filter(**{f"allows_{resource}": wanted == ALLOW})
+        return customers
+
+
+class AccessReviewFilterForm(forms.Form):
+    """The access review's filters; every field narrows the list, all of them together."""
+
+    permission = forms.ChoiceField(label=_("Permission"), required=False,
+                                   choices=[("", _("Any permission")), *Resource.choices])
+    readiness = forms.ChoiceField(label=_("Readiness"), required=False, choices=READINESS_CHOICES)
+    not_reviewed_since = forms.DateField(
+        label=_("Not reviewed since"), required=False, widget=DateInput,
+        help_text=_("Customers never reviewed, or last reviewed before this day (UTC)."))
+
+    def filter(self, customers):
+        data = self.cleaned_data
+        allowed = PurchasePermission.objects.filter(customer=OuterRef("pk"))
+        if data["permission"]:
+            allowed = allowed.filter(resource=data["permission"])
+        customers = filter_readiness(customers.filter(Exists(allowed)), data["readiness"])
+        if since := data["not_reviewed_since"]:
+            start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+            customers = customers.filter(Q(access_review__isnull=True)
+                                         | Q(access_review__reviewed_at__lt=start))
+        return customers
+
+
+class TenantIdsField(forms.Field):
+    """Several tenant ids posted under one name (ticked checkboxes)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _("That is not a customer's Microsoft ID.")}
+
+    def to_python(self, value) -> list[uuid.UUID]:
+        try:
+            return [uuid.UUID(str(item)) for item in value or []]
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class MarkReviewedForm(forms.Form):
+    """One customer (its row's button) or the ticked ones (the button under the list)."""
+
+    customer = forms.UUIDField(required=False)
+    selected = TenantIdsField(required=False)
+
+    def tenant_ids(self) -> list[uuid.UUID]:
+        chosen = self.cleaned_data.get("customer")
+        return [chosen] if chosen else self.cleaned_data.get("selected", [])
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.tenant_ids():
+            raise forms.ValidationError(_("Tick at least one customer to mark as reviewed."),
+                                        code="nothing_selected")
+        return cleaned

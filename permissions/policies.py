@@ -15,6 +15,14 @@ def can_change_purchase_permissions(agent: Agent) -> bool:
     return has_role(agent, Agent.Role.ADMIN_AGENT)
 
 
+REVIEW_REFUSED = _("Only Operators and Admin agents can review customer purchase permissions.")
+
+
+def can_review_access(agent: Agent) -> bool:
+    """See the access review, export it, and sign off customers' allowed purchase permissions."""
+    return has_role(agent, Agent.Role.ADMIN_AGENT, Agent.Role.OPERATOR)
+
+
 @dataclass(frozen=True)
 class ReadinessStep:
     done: bool

@@ -1,16 +1,24 @@
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from activitylog import chain
 from activitylog.models import Action
 from activitylog.services import Origin, record, refusals_recorded
 from customers.models import Customer
 from portal.models import Agent
 
-from .models import PurchasePermission, Resource, policy_permissions
-from .policies import CHANGE_REFUSED, can_change_purchase_permissions, purchase_readiness
+from .models import AccessReview, PurchasePermission, Resource, policy_permissions
+from .policies import (
+    CHANGE_REFUSED,
+    REVIEW_REFUSED,
+    can_change_purchase_permissions,
+    can_review_access,
+    purchase_readiness,
+)
 
 RESOURCE_TYPE = "self_serve_policy"
 
@@ -99,3 +107,43 @@ def set_purchase_permission(
             actor=actor, customer=customer, allowed={resource: allowed}, origin=origin
         )
     )
+
+
+def mark_reviewed(*, actor: Agent, customers: Sequence[Customer], origin: Origin) -> list[Customer]:
+    """Sign off each customer's allowed purchase permissions as reviewed now: one entry each.
+
+    A refusal is logged as one Failed entry per customer; nothing is marked.
+    """
+    customers = sorted({customer.pk: customer for customer in customers}.values(), key=lambda c: c.pk)
+    if not can_review_access(actor):
+        refusal = PermissionDenied(REVIEW_REFUSED)
+        for customer in customers:
+            # Each entry names its own customer; the refusal is the same for all.
+            with suppress(PermissionDenied), refusals_recorded(
+                actor=actor, origin=origin, customer=customer, action=Action.REVIEW_PURCHASE_PERMISSION,
+                resource_type=RESOURCE_TYPE,
+            ):
+                raise refusal
+        raise refusal
+    now = timezone.now()
+    with transaction.atomic():
+        locked = list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers])
+                      .order_by("pk"))
+        previous = {review.customer_id: review.reviewed_at
+                    for review in AccessReview.objects.filter(customer__in=locked)}
+        allowed = {}
+        for customer_id, resource in PurchasePermission.objects.filter(customer__in=locked).values_list(
+                "customer_id", "resource"):
+            allowed.setdefault(customer_id, set()).add(resource)
+        for customer in locked:
+            AccessReview.objects.update_or_create(customer=customer,
+                                                  defaults={"reviewed_by": actor, "reviewed_at": now})
+            before = previous.get(customer.pk)
+            record(
+                action=Action.REVIEW_PURCHASE_PERMISSION, actor=actor, origin=origin, customer=customer,
+                resource_type=RESOURCE_TYPE,
+                old_value={"reviewed_at": chain.utc_text(before) if before else None},
+                new_value={"reviewed_at": chain.utc_text(now),
+                           **_policy_value(allowed.get(customer.pk, set()))},
+            )
+    return locked

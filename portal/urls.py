@@ -14,6 +14,7 @@ urlpatterns = [
     path("language/", views.set_language, name="set_language"),
     path("customers/", include("customers.urls")),
     path("activity-log/", include("activitylog.urls")),
+    path("access-review/", include("permissions.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),

@@ -89,6 +89,8 @@ def pages_to_check(data) -> list[str]:
         reverse("customers:history", args=tenant),
         reverse("customers:history", args=[data["unready"].tenant_id]),
         reverse("activitylog:list"),
+        reverse("permissions:access_review"),
+        reverse("permissions:access_review") + "?readiness=not_ready&not_reviewed_since=2000-01-01",
         reverse("api:tokens"),
         reverse("api:reference"),
         "/customers/00000000-0000-0000-0000-000000000000/account/",  # the 404 page

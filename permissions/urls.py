@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "permissions"
+
+urlpatterns = [
+    path("", views.access_review, name="access_review"),
+    path("export.csv", views.access_review_export, name="access_review_export"),
+    path("reviewed/", views.mark_reviewed, name="mark_reviewed"),
+]
