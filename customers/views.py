@@ -12,18 +12,24 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from activitylog.services import Origin
 from permissions.models import PurchasePermissionState, Resource, customer_account, with_permissions
-from permissions.policies import can_change_purchase_permissions, readiness_of
+from permissions.policies import (
+    can_change_purchase_permissions,
+    permissions_that_would_stop,
+    readiness_of,
+    readiness_without,
+)
 
 from . import services
 from .forms import (
     AzurePlanForm,
+    ConfirmForm,
     CustomerForm,
     CustomerSearchForm,
     CustomerUserForm,
     RoleAssignmentForm,
     SubscriptionStatusForm,
 )
-from .models import Customer, RoleAssignment
+from .models import Customer, RoleAssignment, Subscription
 from .policies import can_manage_customers
 
 CUSTOMERS_PER_PAGE = 25
@@ -180,6 +186,15 @@ def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     )
 
 
+def _confirmation(request, customer, *, title, intro, stops, submit, action, fields) -> HttpResponse:
+    """The step before a change that makes something stop working: says what, posts again confirmed."""
+    return render(request, "customers/confirm.html", {
+        "customer": customer, "section": "subscriptions", "title": title, "intro": intro, "stops": stops,
+        "submit_label": submit, "action": action, "fields": fields,
+        "cancel_url": reverse("customers:subscriptions", args=[customer.tenant_id]),
+    })
+
+
 @require_POST
 def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
@@ -188,19 +203,30 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
     if not form.is_valid():
         require_manager(request)
         messages.error(request, _("Choose whether to suspend or reactivate the subscription."))
+        return redirect("customers:subscriptions", customer.tenant_id)
+    status = form.cleaned_data["status"]
+    # Only those who may suspend are asked; anyone else's POST goes on to be refused and logged.
+    if (status == Subscription.Status.SUSPENDED and subscription.is_active
+            and can_manage_customers(request.user) and not form.cleaned_data["confirmed"]):
+        return _confirmation(
+            request, customer, title=_("Suspend %(name)s?") % {"name": subscription.friendly_name},
+            intro=_("The customer's Azure services on %(name)s stop until you reactivate it.")
+            % {"name": subscription.friendly_name},
+            stops=permissions_that_would_stop(
+                customer, readiness_without(customer, subscription=subscription)),
+            submit=_("Suspend"), action=request.path, fields={"status": status},
+        )
+    try:
+        changed = services.set_subscription_status(
+            actor=request.user, subscription=subscription, status=status, origin=Origin.from_request(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
-        try:
-            changed = services.set_subscription_status(
-                actor=request.user, subscription=subscription,
-                status=form.cleaned_data["status"], origin=Origin.from_request(request),
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            if changed:
-                messages.success(request, _("%(name)s is now %(status)s.") % {
-                    "name": subscription.friendly_name,
-                    "status": subscription.get_status_display().lower()})
+        if changed:
+            messages.success(request, _("%(name)s is now %(status)s.") % {
+                "name": subscription.friendly_name,
+                "status": subscription.get_status_display().lower()})
     return redirect("customers:subscriptions", customer.tenant_id)
 
 
@@ -240,6 +266,21 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
         RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
         pk=assignment_id, subscription__customer=customer,
     )
+    confirm = ConfirmForm(request.POST)
+    confirmed = confirm.is_valid() and confirm.cleaned_data["confirmed"]
+    if can_manage_customers(request.user) and not confirmed:
+        after = readiness_without(customer, assignment=assignment)
+        if after.has_azure_subscription and not after.has_owner:  # the last Owner on an active plan
+            names = {"user": assignment.customer_user.display_name, "role": assignment.get_role_display(),
+                     "subscription": assignment.subscription.friendly_name}
+            return _confirmation(
+                request, customer, title=_("Remove the last Owner?"),
+                intro=_("%(user)s is the last customer user with the Owner role on an active Azure "
+                        "subscription. Without an Owner, nobody at the customer can buy reservations or "
+                        "savings plans, or manage %(subscription)s.") % names,
+                stops=permissions_that_would_stop(customer, after),
+                submit=_("Remove the %(role)s role of %(user)s") % names, action=request.path, fields={},
+            )
     if services.remove_role(actor=request.user, assignment=assignment,
                             origin=Origin.from_request(request)):
         messages.success(request, _("%(user)s no longer has the %(role)s role on %(subscription)s.")

@@ -153,3 +153,22 @@ def test_long_e_mail_addresses_wrap_on_a_phone(browser: Browser, live_server, ad
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{url} is {overflow}px wider than the phone's screen"
     page.context.close()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_confirmation_steps_have_no_serious_accessibility_violation(
+    browser: Browser, live_server, axe_script, admin_agent, portal_data, language
+):
+    admin_agent.language = language
+    admin_agent.save(update_fields=["language"])
+    page = signed_in_page(browser, live_server, admin_agent, language)
+    page.goto(reverse("customers:subscriptions", args=[portal_data["ready"].tenant_id]))
+    page.locator("form[action*='/status/'] button[type=submit]").click()
+    page.wait_for_selector(".confirm-card")
+    suspend = violations(page, axe_script)
+    page.goto(reverse("customers:subscriptions", args=[portal_data["ready"].tenant_id]))
+    page.locator("form[action*='/remove/'] button[type=submit]").first.click()
+    page.wait_for_selector(".confirm-card")
+    remove = violations(page, axe_script)
+    page.context.close()
+    assert (suspend, remove) == ([], [])
