@@ -76,3 +76,8 @@ def changes(old: Any, new: Any) -> list[tuple[str, str, str]]:
     keys = [key for key in dict.fromkeys([*old, *new]) if old.get(key) != new.get(key)]
     return [(str(_FIELD_LABELS.get(key, key)), _readable(key, old.get(key)), _readable(key, new.get(key)))
             for key in keys]
+
+
+# The log's own entry: the retention purge.
+name_fields(retention_days=_("Retention (days)"), cutoff=_("Entries before (UTC)"),
+            purged=_("Entries purged"), anchor=_("Chain anchor"))

@@ -18,14 +18,14 @@ from portal.csv_export import Echo, cell, streamed_csv
 
 from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
-from .policies import can_view_activity_log
+from .policies import VIEW_REFUSED, can_view_activity_log
 
 PAGE_SIZE = 50
 
 
 def require_auditor(request: HttpRequest) -> None:
     if not can_view_activity_log(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(VIEW_REFUSED)
 
 
 def _link(params: QueryDict, **cursor: str) -> str:

@@ -1,10 +1,12 @@
 """How the activity log names this app's objects in words (see activitylog.objects)."""
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from activitylog.objects import describes, name_fields, name_values
 
-from .models import RoleAssignment, Subscription
+from .models import Customer, RoleAssignment, Subscription
+from .services import CUSTOMER_DETAILS
 
 
 @describes("customer")
@@ -35,7 +37,10 @@ def _role_assignment(resource_id: str, value: dict) -> str:
 name_fields(
     status=_("Status"), friendly_name=_("Friendly name"), offer=_("Offer"), role=_("Role"),
     user_principal_name=_("Sign-in name"), display_name=_("Display name"),
-    subscription_id=_("Subscription ID"), company_name=_("Company name"), domain=_("Domain name"),
+    subscription_id=_("Subscription ID"),
+    # A new customer's details, by the names its form gives them.
+    **{name: capfirst(Customer._meta.get_field(name).verbose_name)
+       for name in ("company_name", "domain", *CUSTOMER_DETAILS)},
 )
 name_values(
     status=lambda code: Subscription.Status(code).label,

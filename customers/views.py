@@ -30,7 +30,7 @@ from .forms import (
     SubscriptionStatusForm,
 )
 from .models import Customer, RoleAssignment, Subscription
-from .policies import can_manage_customers
+from .policies import MANAGE_CUSTOMERS_REFUSED, can_manage_customers
 
 CUSTOMERS_PER_PAGE = 25
 
@@ -55,7 +55,7 @@ def posted(request: HttpRequest):
 def require_manager(request: HttpRequest) -> None:
     """Read-only agents get 403 for a form page; their POSTs are refused (and logged) by services."""
     if not can_manage_customers(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(MANAGE_CUSTOMERS_REFUSED)
 
 
 def add_errors(form, exc: ValidationError) -> None:
@@ -178,7 +178,7 @@ def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
             return redirect("customers:subscriptions", customer.tenant_id)
     require_manager(request)
     return _form_page(
-        request, customer, form, title=_("Buy an Azure subscription"), submit=_("Place order"),
+        request, customer, form, title=_("Buy an Azure plan"), submit=_("Buy Azure plan"),
         section="subscriptions",
         cancel=reverse("customers:subscriptions", args=[customer.tenant_id]),
         intro=_("The subscription is usage-based: the customer's Azure consumption is billed "

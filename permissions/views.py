@@ -20,7 +20,7 @@ from portal.csv_export import Echo, cell, streamed_csv
 from . import services
 from .forms import AccessReviewFilterForm, MarkReviewedForm, PurchasePermissionsForm
 from .models import PurchasePermission
-from .policies import REVIEW_REFUSED, can_review_access, readiness_of
+from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_review_access, readiness_of
 from .services import set_purchase_permissions
 
 
@@ -48,7 +48,7 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
                 messages.info(request, _("Nothing changed: the permissions were already set that way."))
             return redirect("customers:account", customer.tenant_id)
     if not context["can_change_permissions"]:
-        raise PermissionDenied
+        raise PermissionDenied(CHANGE_REFUSED)
     return render(request, "customers/account.html", {**context, "permissions_form": form},
                   status=400 if form.errors else 200)
 

@@ -20,3 +20,5 @@ urlpatterns = [
     path("livez", views.livez, name="livez"),
     path("readyz", views.readyz, name="readyz"),
 ]
+
+handler403 = "portal.views.permission_denied"
