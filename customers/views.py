@@ -68,7 +68,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET)
     customers = with_permissions(Customer.objects.with_readiness())
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    customers = customers.search(query)
+    customers = customers.search(query).by_name()
     if form.is_valid():
         customers = form.filter(customers)
     page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))

@@ -68,7 +68,7 @@ def reviewed_customers(form: AccessReviewFilterForm):
             .prefetch_related(Prefetch("purchase_permissions",
                                        queryset=PurchasePermission.objects.select_related("granted_by")
                                        .order_by("resource")))
-            .order_by("company_name", "pk"))
+            .by_name())
 
 
 class ReviewRow:
