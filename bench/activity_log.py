@@ -328,12 +328,12 @@ def measure_customer_pages() -> None:
     url = f"/customers/{customer.tenant_id}/history/"
     entry_row = b'<tbody class="log-entry'
     body = customer_page_figures(client, "first page", url, rows=entry_row)
-    depth, link = 1, older_link(body)
+    depth, link, deepest = 1, older_link(body), None
     while link and depth < 6:  # as deep as the Older links go, up to the sixth page
-        body, depth = client.get(url + link).content, depth + 1
-        link = older_link(body) if depth < 6 else link
-    if depth > 1:
-        customer_page_figures(client, f"page {depth}, by keyset", url + link, rows=entry_row)
+        deepest, depth = link, depth + 1
+        link = older_link(client.get(url + link).content)
+    if deepest:
+        customer_page_figures(client, f"page {depth}, by keyset", url + deepest, rows=entry_row)
 
     reviewed = Customer.objects.filter(purchase_permissions__isnull=False).distinct().count()
     print(f"\nAccess review ({reviewed:,} customers with a permission allowed), whole request:")

@@ -1,6 +1,7 @@
 import json
 
 from django import template
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from activitylog import objects
@@ -37,6 +38,10 @@ def entry_object(entry) -> str:
 
 
 @register.filter
-def value_changes(entry) -> list[tuple[str, str, str]]:
-    """Old → new, one changed field a row, in words (the raw JSON follows on the page)."""
-    return objects.changes(entry.old_value, entry.new_value)
+def value_changes(entry) -> str:
+    """Old → new as table rows, one changed field a row, in words; "" when nothing changed.
+
+    Built here rather than in the template: fifty rows of a nested loop were a third of the page's time.
+    """
+    return format_html_join("", '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+                            objects.changes(entry.old_value, entry.new_value))
