@@ -1,4 +1,5 @@
 import csv
+from functools import cached_property
 from uuid import UUID
 
 from django.contrib import messages
@@ -8,10 +9,13 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activitylog.models import label_of
 from activitylog.services import Origin
 from customers.models import Customer
 from customers.views import account_context, get_customer_account, posted
@@ -19,7 +23,7 @@ from portal.csv_export import Echo, cell, streamed_csv
 
 from . import services
 from .forms import AccessReviewFilterForm, MarkReviewedForm, PurchasePermissionsForm
-from .models import PurchasePermission
+from .models import PurchasePermission, Resource
 from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_review_access, readiness_of
 from .services import set_purchase_permissions
 
@@ -72,13 +76,32 @@ def reviewed_customers(form: AccessReviewFilterForm):
 
 
 class ReviewRow:
-    """One customer on the access review: its allowed permissions, readiness and last review."""
+    """One customer on the access review: its allowed permissions, readiness and last review.
+
+    The row's sentences are made here, in Python: three {% blocktranslate %} per row were most of the
+    page's time.
+    """
 
     def __init__(self, customer: Customer):
         self.customer = customer
         self.permissions = list(customer.purchase_permissions.all())
         self.readiness = readiness_of(customer)
         self.review = getattr(customer, "access_review", None)
+
+    @cached_property
+    def allowed(self) -> list[tuple[str, str]]:
+        return [(label_of(Resource, permission.resource), _("since %(when)s, by %(who)s") % {
+            "when": date_format(permission.granted_at, "SHORT_DATETIME_FORMAT"),
+            "who": permission.granted_by.email}) for permission in self.permissions]
+
+    @property
+    def select_label(self) -> str:
+        return _("Select %(name)s") % {"name": self.customer.company_name}
+
+    @property
+    def mark_label(self) -> str:
+        return format_html('{}<span class="visually-hidden">: {}</span>', _("Mark reviewed"),
+                           self.customer.company_name)
 
 
 @require_GET
