@@ -21,11 +21,17 @@ $(INSTALLED): pyproject.toml package-lock.json
 .demo-password:
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(12))" > $@
 
+# The key that signs the demo's activity log (ACTIVITY_LOG_KEY), made once and kept (untracked) like the
+# password: entries signed with it verify only with it.
+.activity-log-key:
+	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+
 # make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere.
-RUN_ENV := DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3"
+RUN_ENV = DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" \
+  ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}"
 
 ## make run: set up, migrate an SQLite database, load demo data once, serve on http://127.0.0.1:8000
-run: $(INSTALLED) .demo-password
+run: $(INSTALLED) .demo-password .activity-log-key
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 	$(RUN_ENV) DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" \
 	  $(PY) manage.py seed_demo --if-empty --url http://$(HOST):$(PORT)/
@@ -44,7 +50,7 @@ check: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-but-long-enough-for-checks \
-	  DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
+	  ACTIVITY_LOG_KEY=check-only-not-a-real-activity-log-key DJANGO_ALLOWED_HOSTS=portal.example $(PY) manage.py check --deploy --fail-level WARNING
 
 ## make messages: after changing strings, update the Indonesian catalogue, then translate and rerun
 # Needs GNU gettext (Debian: apt-get install gettext). The compiled .mo is committed, so `make run`

@@ -9,17 +9,29 @@ OPTIONAL_CONTENT_FIELDS) is left out while null, so entries hashed before it exi
 
 Writers take one lock (a transaction-level advisory lock on PostgreSQL; SQLite has one writer anyway),
 read the chain head, stamp the time and insert while holding it. So id order is time order is chain order
-is commit order: a reader paging by (time, id) never sees an entry appear behind it.
+is commit order: a reader paging by (time, id) never sees an entry appear behind it. The time stamped is
+never before the head's, even if this server's clock is behind another's, so verify can refuse time going
+backwards along ids.
+
+Since migration 0008 the hash is keyed: ``entry_hash = HMAC-SHA256(key, prev_hash + canonical content)``
+with a key from the environment (settings.ACTIVITY_LOG_KEYS) that the database never sees, and the entry
+keeps the key's id (``hmac_key_id``) so that keys can rotate. A role that may insert rows (the
+application's own must) can still write a row that links to the head, but not one that verifies. Entries
+written before the key existed have an empty key id and a plain SHA-256; they verify as before and are
+reported as unkeyed, and an unkeyed entry after a keyed one is refused.
 """
 
+import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import ipaddress
 import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.utils import timezone
@@ -75,8 +87,22 @@ def canonical(content: dict) -> str:
                       cls=DjangoJSONEncoder)
 
 
-def digest(prev_hash: str, content: dict) -> str:
-    return hashlib.sha256((prev_hash + canonical(content)).encode()).hexdigest()
+def digest(prev_hash: str, content: dict, key: bytes | None = None) -> str:
+    """The entry's hash: HMAC-SHA256 with ``key``, or plain SHA-256 (``key=None``) as before keys existed."""
+    message = (prev_hash + canonical(content)).encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def keys() -> dict[str, bytes]:
+    """Every key that may have signed an entry, by id (the signing key and the retired ones)."""
+    return {key_id: secret.encode() for key_id, secret in settings.ACTIVITY_LOG_KEYS.items()}
+
+
+def signing_key() -> tuple[str, bytes]:
+    """The id and secret that sign new entries."""
+    return settings.ACTIVITY_LOG_KEY_ID, settings.ACTIVITY_LOG_KEYS[settings.ACTIVITY_LOG_KEY_ID].encode()
 
 
 def content_of(entry) -> dict:
@@ -84,36 +110,43 @@ def content_of(entry) -> dict:
     return {field: getattr(entry, field, None) for field in HASHED_FIELDS}
 
 
-def lock_and_read_head(using: str) -> str:
-    """Take the log's write lock for the rest of the transaction and return the chain head's hash."""
+@dataclass(frozen=True)
+class Head:
+    entry_hash: str
+    occurred_at: dt.datetime | None
+
+
+def lock_and_read_head(using: str) -> Head:
+    """Take the log's write lock for the rest of the transaction and return the chain head."""
+    from . import db
     from .models import ActivityLogAnchor, ActivityLogEntry
 
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A statement of its own: the head is read after the lock is granted, in a fresh snapshot.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        elif connection.vendor == "sqlite":
-            # Take SQLite's one write lock before reading the head (a no-op write), not at the insert.
-            cursor.execute("UPDATE sqlite_sequence SET seq = seq WHERE name = %s",
-                           [ActivityLogEntry._meta.db_table])
+    db.lock_log(connections[using])
     head = (ActivityLogEntry.objects.using(using).order_by("-id")
-            .values_list("entry_hash", flat=True).first())
-    if head is None:
-        head = (ActivityLogAnchor.objects.using(using).order_by("-last_purged_id")
-                .values_list("last_purged_hash", flat=True).first())
-    return head or GENESIS
+            .values_list("entry_hash", "occurred_at").first())
+    if head is not None:
+        return Head(*head)
+    anchor = (ActivityLogAnchor.objects.using(using).order_by("-last_purged_id")
+              .values_list("last_purged_hash", flat=True).first())
+    return Head(anchor or GENESIS, None)
 
 
 def chain(entries: Iterable, using: str) -> None:
-    """Stamp and link unsaved entries, in order. The caller holds a transaction open until they are saved."""
-    prev_hash = lock_and_read_head(using)
+    """Stamp, link and sign unsaved entries, in order. The caller holds a transaction open until they
+    are saved."""
+    head = lock_and_read_head(using)
+    key_id, key = signing_key()
     now = timezone.now()
+    if head.occurred_at is not None and head.occurred_at > now:
+        # Another server's clock is ahead of ours: never stamp an entry before the one it follows.
+        now = head.occurred_at
+    prev_hash = head.entry_hash
     for entry in entries:
         if entry.occurred_at is None:
             entry.occurred_at = now
         entry.prev_hash = prev_hash
-        entry.entry_hash = prev_hash = digest(prev_hash, content_of(entry))
+        entry.hmac_key_id = key_id
+        entry.entry_hash = prev_hash = digest(prev_hash, content_of(entry), key)
 
 
 @dataclass(frozen=True)
@@ -121,7 +154,7 @@ class Break:
     """The first link that does not hold, in words an auditor can act on."""
 
     entry_id: int
-    kind: str  # "altered", "removed", "inserted"
+    kind: str  # "altered", "removed", "inserted", "unkeyed", "unknown key", "back-dated"
     detail: str
 
     def __str__(self) -> str:
@@ -135,21 +168,41 @@ class Walk:
     head_id: int | None = None
     anchor_id: int | None = None
     broken: Break | None = None
+    # Entries written before the key existed (no key id, plain SHA-256): how many, and the last one's id.
+    unkeyed: int = 0
+    last_unkeyed_id: int | None = None
+    keyed: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None) -> Walk:
-    """Check rows of (id, prev_hash, entry_hash, *HASHED_FIELDS) in id order, stopping at the first break.
+# What verify reads of each entry, in this order.
+ROW_FIELDS = ("id", "prev_hash", "entry_hash", "hmac_key_id", *HASHED_FIELDS)
 
-    A row whose own content does not give its hash was altered (or forged with a wrong hash). A row whose
-    ``prev_hash`` is not its predecessor's hash follows a removal, unless it links to the entry before its
-    predecessor, in which case that predecessor was inserted.
+
+def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None,
+         known_keys: dict[str, bytes]) -> Walk:
+    """Check rows of ROW_FIELDS in id order, stopping at the first break.
+
+    A row whose own content does not give its hash under its key was altered, or forged by someone
+    without the key. A row whose ``prev_hash`` is not its predecessor's hash follows a removal, unless it
+    links to the entry before its predecessor, in which case that predecessor was inserted. A keyed row
+    stamped before the row before it was back-dated: writers stamp the time under the log's lock. An
+    unkeyed row after a keyed one was written without the key.
     """
     result = Walk(head=start_hash, anchor_id=anchor_id)
-    expected, before_previous, previous_id = start_hash, None, anchor_id
-    for entry_id, prev_hash, entry_hash, *values in rows:
-        if digest(prev_hash, dict(zip(HASHED_FIELDS, values, strict=True))) != entry_hash:
-            result.broken = Break(entry_id, "altered",
-                                  "its content or stored hashes were changed after it was written")
+    expected, before_previous, previous_id, previous_time = start_hash, None, anchor_id, None
+    for entry_id, prev_hash, entry_hash, key_id, *values in rows:
+        content = dict(zip(HASHED_FIELDS, values, strict=True))
+        if key_id and key_id not in known_keys:
+            result.broken = Break(entry_id, "unknown key", f"it names the key {key_id!r}, which is neither "
+                                  "ACTIVITY_LOG_KEY_ID nor in ACTIVITY_LOG_RETIRED_KEYS")
+            return result
+        if not key_id and result.keyed:
+            result.broken = Break(entry_id, "unkeyed", "it carries no key while entries before it do: "
+                                                       "it was written by someone without the key")
+            return result
+        if digest(prev_hash, content, known_keys[key_id] if key_id else None) != entry_hash:
+            result.broken = Break(entry_id, "altered", "its content or stored hashes were changed after it "
+                                                       "was written, or it was written without the key")
             return result
         if prev_hash != expected:
             if before_previous is not None and prev_hash == before_previous:
@@ -162,7 +215,18 @@ def walk(rows: Iterator[tuple], start_hash: str, anchor_id: int | None) -> Walk:
                 result.broken = Break(entry_id, "removed",
                                       f"one or more entries between entry {previous_id} and it were removed")
             return result
-        before_previous, expected, previous_id = expected, entry_hash, entry_id
+        occurred_at = content["occurred_at"]
+        if key_id and previous_time is not None and occurred_at < previous_time:
+            result.broken = Break(entry_id, "back-dated", f"its time {utc_text(occurred_at)} is before "
+                                  f"entry {previous_id}'s {utc_text(previous_time)}; entries are stamped "
+                                  "in the order they are written")
+            return result
+        if key_id:
+            result.keyed[key_id] = result.keyed.get(key_id, 0) + 1
+        else:
+            result.unkeyed += 1
+            result.last_unkeyed_id = entry_id
+        before_previous, expected, previous_id, previous_time = expected, entry_hash, entry_id, occurred_at
         result.checked += 1
         result.head, result.head_id = entry_hash, entry_id
     return result
@@ -176,6 +240,6 @@ def verify(using: str = "default", chunk_size: int = 5000) -> Walk:
               .values_list("last_purged_id", "last_purged_hash").first())
     anchor_id, start = anchor if anchor else (None, GENESIS)
     rows = (ActivityLogEntry.objects.using(using).order_by("id")
-            .values_list("id", "prev_hash", "entry_hash", *HASHED_FIELDS)
+            .values_list(*ROW_FIELDS)
             .iterator(chunk_size=chunk_size))
-    return walk(rows, start, anchor_id)
+    return walk(rows, start, anchor_id, keys())

@@ -1,19 +1,32 @@
 import datetime as dt
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django import forms
-from django.db import connection, transaction
-from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
+from . import selectors
+from .models import Action, ActivityLogQuerySet, Source, Status
+
+# api/views.py reads pages of the log with these; they live in selectors.py.
+from .selectors import cursor_for, keyset_filter  # noqa: F401
 
 DEFAULT_DAYS = 30
-# Up to this many customers matching a name are filtered by their tenant ids; more, by the name itself.
-FEW_CUSTOMERS = 20
+UNPAIRED_SURROGATE = _("Enter text without unpaired surrogate characters: they are not valid Unicode.")
+
+
+def is_unicode(text: str) -> bool:
+    """Whether the text is valid Unicode: a lone surrogate ("\\ud800", which a JSON escape can make) is
+    not, and no database can be asked about it (UTF-8 cannot encode it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_unicode(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class DateInput(forms.DateInput):
@@ -46,7 +59,16 @@ class ActivityLogFilterForm(forms.Form):
 
     def __init__(self, data=None, **kwargs):
         today = timezone.now().date()
-        data = data.copy() if data is not None else {}
+        given = QueryDict(mutable=True)
+        for key, values in (data.lists() if isinstance(data, QueryDict) else (data or {}).items()):
+            given.setlist(key, values if isinstance(values, list) else [values])
+        # Text that is not valid Unicode is refused (clean), and shown and linked to again with its
+        # surrogates replaced: the page could not even be encoded with them.
+        self.not_unicode = {key for key, values in given.lists() if not all(map(is_unicode, values))}
+        for key in self.not_unicode:
+            given.setlist(key, [_as_unicode(value) for value in given.getlist(key)])
+        self.given = given.copy()  # what was asked, before the defaults: for paging and export links
+        data = given
         # An empty box means the default window, so that a bare /activity-log/ is the last 30 days.
         if not data.get("date_from"):
             data["date_from"] = (today - dt.timedelta(days=DEFAULT_DAYS)).isoformat()
@@ -56,135 +78,16 @@ class ActivityLogFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in self.not_unicode & set(self.fields):
+            self.add_error(name, UNPAIRED_SURROGATE)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("The end date must be on or after the start date."))
         return cleaned
 
     def filter(self, entries: ActivityLogQuerySet) -> ActivityLogQuerySet:
-        data = self.cleaned_data
-        start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=dt.UTC)
-        # The end of the To day, not the start of the next: 9999-12-31 has no next day.
-        end = dt.datetime.combine(data["date_to"], dt.time.max, tzinfo=dt.UTC)
-        entries = entries.filter(occurred_at__gte=start, occurred_at__lte=end)
-        if customer := data["customer"].strip():
-            try:
-                entries = entries.filter(customer_tenant_id=uuid.UUID(customer))
-            except ValueError:
-                entries = entries.filter(customer_named(customer))
-        if performed_by := data["performed_by"].strip():
-            if connection.vendor == "postgresql":
-                entries = entries.filter(actor_email__in=actor_emails_containing(performed_by))
-            else:
-                entries = entries.filter(actor_email__icontains=performed_by)
-        for field in ("action", "status", "source"):
-            if data[field]:
-                entries = entries.filter(**{field: data[field]})
-        return entries
+        return selectors.filtered(entries, **self.cleaned_data)
 
     def query_string(self) -> str:
         """The filters as given, to carry into paging and export links."""
         return self.data.urlencode() if hasattr(self.data, "urlencode") else ""
-
-
-def actor_emails_containing(text: str) -> list[str]:
-    """The distinct e-mail addresses in the log that contain ``text``, ignoring case (PostgreSQL).
-
-    A loose index scan over activity_actor_time_idx: one index probe per distinct address, so a few
-    hundred agents cost a millisecond or two whatever the size of the log. The page then filters on those
-    exact addresses, which PostgreSQL's statistics know well, instead of a substring of addresses that all
-    share the partner's domain, which no index serves.
-    """
-    table = ActivityLogEntry._meta.db_table
-    pattern = "%" + connection.ops.prep_for_like_query(text) + "%"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH RECURSIVE emails(email) AS (
-                    (SELECT actor_email FROM {table} ORDER BY actor_email LIMIT 1)
-                    UNION ALL
-                    SELECT (SELECT actor_email FROM {table} WHERE actor_email > emails.email
-                            ORDER BY actor_email LIMIT 1)
-                    FROM emails WHERE emails.email IS NOT NULL
-                )
-                SELECT email FROM emails WHERE upper(email) LIKE upper(%s)""",  # noqa: S608 (our table)
-            [pattern])
-        return [email for (email,) in cursor.fetchall()]
-
-
-def customer_named(text: str) -> Q:
-    """Entries whose customer name contains ``text``, ignoring case: exactly customer_name__icontains.
-
-    On PostgreSQL, when the names of only a few customers match, the same entries are asked for by those
-    customers' tenant ids (and by the name too if a tenant's entries also carry a name that does not
-    match, as after a rename), so that a page walks activity_tenant_time_idx in time order and stops
-    after one page. When many customers match, the name alone: walking the time index finds a page soon.
-    """
-    contains = Q(customer_name__icontains=text)
-    if connection.vendor != "postgresql":
-        return contains
-    found = customers_named(text)
-    if found is None:
-        return contains
-    tenants = Q(customer_tenant_id__in=list(found))
-    return tenants if all(found.values()) else tenants & contains
-
-
-def customers_named(text: str) -> dict[uuid.UUID, bool] | None:
-    """The tenant ids whose entries carry a name containing ``text`` (PostgreSQL), each with whether
-    every name its entries carry contains it; None when more than FEW_CUSTOMERS match, or when a
-    matching name has no tenant id.
-
-    Read from activitylog_customer_name (migration 0007), every (tenant id, name) pair in the log.
-    """
-    pattern = "%" + connection.ops.prep_for_like_query(text) + "%"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT m.customer_tenant_id,
-                      (SELECT bool_and(upper(o.customer_name::text) LIKE upper(%s))
-                       FROM activitylog_customer_name o WHERE o.customer_tenant_id = m.customer_tenant_id)
-               FROM (SELECT DISTINCT customer_tenant_id FROM activitylog_customer_name
-                     WHERE upper(customer_name::text) LIKE upper(%s)) m
-               LIMIT %s""",
-            [pattern, pattern, FEW_CUSTOMERS + 1])
-        rows = cursor.fetchall()
-    if len(rows) > FEW_CUSTOMERS or any(tenant is None for tenant, _every in rows):
-        return None
-    return dict(rows)
-
-
-def keyset_filter(cursor: str, *, older: bool) -> Q:
-    """Entries strictly older (or newer) than the cursor "<ISO time>_<id>"; ValueError if malformed."""
-    when, _sep, pk = cursor.rpartition("_")
-    occurred_at = dt.datetime.fromisoformat(when)
-    if occurred_at.tzinfo is None:
-        raise ValueError("cursor time without a zone")
-    try:
-        occurred_at = occurred_at.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("cursor time out of range") from None
-    pk = int(pk)
-    lookup = "lt" if older else "gt"
-    # The first, redundant bound lets the database start its index scan at the cursor, however deep.
-    bound = Q(occurred_at__lte=occurred_at) if older else Q(occurred_at__gte=occurred_at)
-    return bound & (Q(**{f"occurred_at__{lookup}": occurred_at})
-                    | Q(occurred_at=occurred_at, **{f"id__{lookup}": pk}))
-
-
-def cursor_for(entry) -> str:
-    return f"{entry.occurred_at.isoformat()}_{entry.pk}"
-
-
-@contextmanager
-def planned_for_these_filters() -> Iterator[None]:
-    """Have PostgreSQL plan the log's queries in this block for the values given, never generically.
-
-    With prepared statements (DJANGO_DB_PREPARED_STATEMENTS) PostgreSQL may switch to a generic plan
-    after five runs of the same query, and a generic plan cannot tell a customer name that matches a few
-    entries (read them through the trigram index) from one that matches thousands (walk the time index).
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        yield

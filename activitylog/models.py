@@ -130,6 +130,10 @@ class ActivityLogEntry(models.Model):
     # The hash chain (chain.py): this entry's SHA-256 over its content and the previous entry's hash.
     prev_hash = models.CharField(_("previous entry's hash"), max_length=64, editable=False)
     entry_hash = models.CharField(_("hash"), max_length=64, editable=False)
+    # The id of the key whose HMAC entry_hash is (settings.ACTIVITY_LOG_KEYS); empty on entries written
+    # before the key existed, whose entry_hash is a plain SHA-256.
+    hmac_key_id = models.CharField(_("HMAC key id"), max_length=32, blank=True, default="", db_default="",
+                                   editable=False)
 
     objects = ActivityLogQuerySet.as_manager()
 

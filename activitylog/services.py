@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from . import chain
+from . import chain, db
 from .models import Action, ActivityLogAnchor, ActivityLogEntry, Source, Status
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def purge(*, retention_days: int, now: dt.datetime | None = None) -> Purge:
         raise ValueError("retention_days must not be negative")
     cutoff = (now or timezone.now()) - dt.timedelta(days=retention_days)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if db.purges_through_function():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT purged, last_id FROM activitylog_purge(%s)", [cutoff])
                 purged, last_id = cursor.fetchone()

@@ -7,18 +7,20 @@ import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from customers.models import Customer
-from portal.csv_export import Echo, cell, streamed_csv
+from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
-from .forms import ActivityLogFilterForm, cursor_for, keyset_filter, planned_for_these_filters
+from . import db
+from .forms import ActivityLogFilterForm
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
 from .policies import VIEW_REFUSED, can_view_activity_log
+from .selectors import cursor_for, keyset_filter
 
 PAGE_SIZE = 50
 
@@ -55,7 +57,7 @@ def keyset_page(filtered: ActivityLogQuerySet, params: QueryDict) -> LogPage:
     """The page that the `before`/`after` cursor in params names, read by index however deep."""
     before, after = params.get("before"), params.get("after")
     try:
-        with planned_for_these_filters():
+        with db.planned_for_these_filters():
             if after:
                 # Walking back towards the newest: read upwards, then show newest first again.
                 rows = list(filtered.filter(keyset_filter(after, older=False))
@@ -91,10 +93,10 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     form = ActivityLogFilterForm(request.GET)
     page = LogPage(entries=[])
     if form.is_valid():
-        page = keyset_page(form.filter(ActivityLogEntry.objects.all()), request.GET)
+        page = keyset_page(form.filter(ActivityLogEntry.objects.all()), form.given)
         if page.invalid_link:
             form.add_error(None, INVALID_PAGE_LINK)
-    export_params = request.GET.copy()
+    export_params = form.given.copy()
     for key in ("before", "after"):
         export_params.pop(key, None)
     return render(request, "activitylog/list.html", {
@@ -114,14 +116,15 @@ def customer_history(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
 
 
 class _Neutralised(Func):
-    """cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; '' becomes NULL,
-    which COPY writes as an empty unquoted field, as Python's csv module writes ''.
+    """cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
+    which COPY's FORCE_QUOTE writes as "", as Python's csv module writes None and '' with QUOTE_ALL.
 
     Only for expressions without parameters: the template repeats the expression.
     """
 
-    template = ("NULLIF(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-                "THEN '''' || %(expressions)s ELSE %(expressions)s END, '')")
+    template = ("COALESCE(CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+                "THEN '''' ELSE '' END || regexp_replace(%(expressions)s, "
+                "E'([;,])([=+@\\t\\r-])', E'\\\\1''\\\\2', 'g'), '')")
     output_field = TextField()
 
 
@@ -154,7 +157,7 @@ EXPORT_COLUMNS = [
     (gettext_lazy("Performed by"), lambda e: e.actor_email, lambda: _Neutralised(F("actor_email"))),
     (gettext_lazy("Affected customer"), lambda e: e.customer_name, lambda: _Neutralised(F("customer_name"))),
     (gettext_lazy("Customer tenant id"), lambda e: str(e.customer_tenant_id or ""),
-     lambda: Cast("customer_tenant_id", TextField())),
+     lambda: Coalesce(Cast("customer_tenant_id", TextField()), Value(""), output_field=TextField())),
     (gettext_lazy("Resource type"), lambda e: e.resource_type, lambda: _Neutralised(F("resource_type"))),
     (gettext_lazy("Resource id"), lambda e: e.resource_id, lambda: _Neutralised(F("resource_id"))),
     (gettext_lazy("Old value"), lambda e: e.old_value, lambda: _Neutralised(Cast("old_value", TextField()))),
@@ -173,18 +176,18 @@ def export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
-    rows = _copied_rows(entries) if connection.vendor == "postgresql" else _written_rows(entries)
+    rows = _copied_rows(entries) if db.exports_with_copy() else _written_rows(entries)
     return streamed_csv(rows, "activity-log")
 
 
 def _header(lineterminator: str = "\r\n") -> str:
-    writer = csv.writer(Echo(), lineterminator=lineterminator)
+    writer = csv.writer(Echo(), lineterminator=lineterminator, quoting=QUOTING)
     return "\ufeff" + writer.writerow([str(header) for header, _value, _sql in EXPORT_COLUMNS])
 
 
 def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
     """The export row by row in Python, on any database (SQLite in development)."""
-    writer = csv.writer(Echo())
+    writer = csv.writer(Echo(), quoting=QUOTING)
     yield _header()
     for entry in entries.iterator(chunk_size=2000):
         yield writer.writerow([cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
@@ -206,7 +209,7 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
     batch = bytearray()
     # A client-side-binding cursor: COPY cannot take server-side parameters.
     with psycopg.ClientCursor(connection.connection) as cursor, \
-            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)", params) as copy:
         for data in copy:
             batch += data
             if len(batch) >= 65536:

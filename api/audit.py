@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from activitylog.forms import customer_named
+from activitylog.forms import UNPAIRED_SURROGATE, is_unicode
 from activitylog.models import Action, ActivityLogEntry
+from activitylog.selectors import customer_named
 
 from .errors import bad_request
 from .http import json_time
@@ -66,6 +67,8 @@ def _filter(raw: str) -> dict:
         raise bad_request("invalid_filter", _(
             'filter must be URL-encoded JSON {"Field": "CompanyName" | "CustomerId" | "ResourceType", '
             '"Value": "...", "Operator": "substring" | "equals"}.'))
+    if not is_unicode(given["Value"]):  # e.g. "\ud800", which JSON may carry and no database can search for
+        raise bad_request("invalid_filter", str(UNPAIRED_SURROGATE))
     field = FIELDS.get(given["Field"].lower())
     operator = given.get("Operator", "equals")
     if field is None or not isinstance(operator, str) or operator.lower() not in OPERATORS[field]:

@@ -6,8 +6,9 @@
 
 Creates a scratch PostgreSQL database bench_log_<N> (dropped and recreated; dropped again at the end
 unless --keep), migrates it, bulk-loads N entries with COPY (indexes dropped first and rebuilt after),
-spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain,
-fills the customer names table as the trigger would have (COPY here fires none), then prints, with
+spread over 2,000 customers, 27 agents, every action and two years, each linked into a valid hash chain
+signed with a key of the run's own (ACTIVITY_LOG_KEY), fills the customer names table as the trigger
+would have (COPY here fires none), then prints, with
 production settings and DEBUG off:
 
 - for each kind of filter, the first page's p50 / p95 (the whole page through Django's test client:
@@ -24,10 +25,12 @@ production settings and DEBUG off:
 import argparse
 import datetime as dt
 import hashlib
+import hmac
 import importlib
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -39,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TABLE = "activitylog_activitylogentry"
 RUNS = 25
+# The entries are signed as the portal signs them; the export probe (a subprocess) inherits the same key.
+KEY_ID = "bench"
+KEY = os.environ.get("BENCH_ACTIVITY_LOG_KEY") or secrets.token_urlsafe(32)
 
 
 def django_env(database_url: str) -> dict:
@@ -52,6 +58,8 @@ def django_env(database_url: str) -> dict:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
         "DJANGO_CONN_MAX_AGE": "600",
+        "ACTIVITY_LOG_KEY": KEY, "ACTIVITY_LOG_KEY_ID": KEY_ID, "ACTIVITY_LOG_RETIRED_KEYS": "",
+        "BENCH_ACTIVITY_LOG_KEY": KEY,
     }
 
 
@@ -103,6 +111,7 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
     end = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
     start = end - dt.timedelta(days=730)
     step = (end - start) / entries
+    key = KEY.encode()
     started = time.perf_counter()
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -121,7 +130,7 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
         prev_hash = chain.GENESIS
         columns = ("id", "occurred_at", "action", "status", "failure_reason", "actor_email", "customer_name",
                    "customer_tenant_id", "resource_type", "resource_id", "old_value", "new_value", "source",
-                   "request_id", "correlation_id", "client_ip", "prev_hash", "entry_hash")
+                   "request_id", "correlation_id", "client_ip", "prev_hash", "entry_hash", "hmac_key_id")
         with conn.cursor() as cursor, cursor.copy(f"COPY {TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
             chunk = 100_000
             for first in range(0, entries, chunk):
@@ -159,12 +168,15 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
                     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
                     if n < 100:  # the shortcut must give exactly what the portal writes and verifies
                         assert canonical == chain.canonical({**content, "occurred_at": occurred_at}), n
-                    entry_hash = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+                    entry_hash = hmac.new(key, (prev_hash + canonical).encode(), hashlib.sha256).hexdigest()
+                    if n < 100:
+                        assert entry_hash == chain.digest(prev_hash, {**content, "occurred_at": occurred_at},
+                                                          key), n
                     lines.append("\t".join(text_field(value) for value in (
                         n + 1, content["occurred_at"], action, content["status"], content["failure_reason"],
                         content["actor_email"], name, tenant, content["resource_type"], resource_id,
                         None if old is None else json.dumps(old), json.dumps(new), source,
-                        content["request_id"], "", content["client_ip"], prev_hash, entry_hash)))
+                        content["request_id"], "", content["client_ip"], prev_hash, entry_hash, KEY_ID)))
                     prev_hash = entry_hash
                 copy.write(("\n".join(lines) + "\n").encode())
                 print(f"  loaded {first + count:>11,} entries  {time.perf_counter() - started:7.1f} s",
@@ -212,8 +224,9 @@ def indexes_used(params: dict) -> tuple[str, float]:
     from django.db import connection
     from django.http import QueryDict
 
-    from activitylog.forms import ActivityLogFilterForm, keyset_filter
+    from activitylog.forms import ActivityLogFilterForm
     from activitylog.models import ActivityLogEntry
+    from activitylog.selectors import keyset_filter
 
     query = QueryDict(mutable=True)
     query.update({key: value for key, value in params.items() if key != "before"})

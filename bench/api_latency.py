@@ -28,6 +28,7 @@ ENV = {
     "DATABASE_URL": DATABASE_URL,
     "DJANGO_SETTINGS_MODULE": "portal.settings",
     "DJANGO_SECRET_KEY": "bench-only-not-a-secret-" + secrets.token_hex(24),
+    "ACTIVITY_LOG_KEY": "bench-only-" + secrets.token_hex(24),
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "DJANGO_CONN_MAX_AGE": "3600",

@@ -19,7 +19,7 @@ from activitylog.models import label_of
 from activitylog.services import Origin
 from customers.models import Customer
 from customers.views import account_context, get_customer_account, posted
-from portal.csv_export import Echo, cell, streamed_csv
+from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
 from . import services
 from .forms import AccessReviewFilterForm, MarkReviewedForm, PurchasePermissionsForm
@@ -115,7 +115,7 @@ def access_review(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "permissions/access_review.html", {
-        "form": form, "page": page, "rows": rows, "page_query": params.urlencode(), "nav": "access_review",
+        "form": form, "page": page, "rows": rows, "page_query": params.urlencode(),
     }, status=200 if form.is_valid() else 400)
 
 
@@ -150,7 +150,7 @@ def access_review_export(request: HttpRequest) -> HttpResponse:
     customers = reviewed_customers(form)
 
     def rows():
-        writer = csv.writer(Echo())
+        writer = csv.writer(Echo(), quoting=QUOTING)
         yield "\ufeff" + writer.writerow([str(header) for header in REVIEW_COLUMNS])
         for customer in customers.iterator(chunk_size=500):
             yield writer.writerow([cell(value) for value in _review_cells(ReviewRow(customer))])

@@ -1,12 +1,21 @@
 """CSV downloads a spreadsheet opens safely, streamed row by row: the log's export, the access review."""
 
+import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is ";" (Indonesian and most European defaults) honours quotes only at
+# the start of the fields it splits, so quoting alone cannot keep "Acme;=2+5;" whole: a formula start just
+# after a ";" or "," inside a cell gets the same leading quote as one at the start of a cell.
+INNER_FORMULA = re.compile(r"([;,])([=+\-@\t\r])")
+# Every cell is quoted, on every path: a spreadsheet whose list separator is ";" would otherwise split
+# "Acme;=2+5;" and run "=2+5" as a cell of its own.
+QUOTING = csv.QUOTE_ALL
 
 
 class Echo:
@@ -21,6 +30,7 @@ def cell(value) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = INNER_FORMULA.sub(r"\1'\2", text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

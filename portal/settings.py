@@ -1,5 +1,6 @@
 """Settings for the CSP Partner Portal, read from the environment (and an optional .env)."""
 
+import re
 from pathlib import Path
 
 import environ
@@ -28,6 +29,41 @@ PARTNER_NAME = env.str("PARTNER_NAME", default="Contoso Cloud Partner")
 PARTNER_TENANT_ID = env.str("PARTNER_TENANT_ID", default="634f6379-a1c5-4f1e-9e39-8b3f5d2c7a10")
 # None keeps every entry forever.
 ACTIVITY_LOG_RETENTION_DAYS = env.int("ACTIVITY_LOG_RETENTION_DAYS", default=None)
+
+
+def _activity_log_keys() -> tuple[str, dict[str, str]]:
+    """The activity log's HMAC keys (activitylog/chain.py): the id that signs new entries, and each key.
+
+    ACTIVITY_LOG_KEY signs, under the id ACTIVITY_LOG_KEY_ID; ACTIVITY_LOG_RETIRED_KEYS ("id:secret,...")
+    keeps the keys used before a rotation, so that the entries they signed still verify. The keys live
+    only here, never in the database: a role that may insert entries cannot sign one. Without a key the
+    portal refuses to start (with DJANGO_DEBUG a development-only key signs), because an entry written
+    unsigned after signed ones is exactly what verify_activity_log reports as forged.
+    """
+    key_id = env.str("ACTIVITY_LOG_KEY_ID", default="1")
+    secret = env.str("ACTIVITY_LOG_KEY", default="")
+    if not secret:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "Set ACTIVITY_LOG_KEY to a long random secret (e.g. python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'): it signs the activity log; the database never sees it.")
+        key_id, secret = "dev", "insecure-local-development-only-activity-log-key"
+    keys = {key_id: secret}
+    for item in env.list("ACTIVITY_LOG_RETIRED_KEYS", default=[]):
+        old_id, _sep, old_secret = item.partition(":")
+        if not old_secret or old_id in keys:
+            raise ImproperlyConfigured("ACTIVITY_LOG_RETIRED_KEYS is a comma-separated list of id:secret, "
+                                       "each id once and never ACTIVITY_LOG_KEY_ID's.")
+        keys[old_id] = old_secret
+    for each_id, each_secret in keys.items():
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", each_id):
+            raise ImproperlyConfigured(f"Activity log key id {each_id!r}: 1 to 32 of A-Z a-z 0-9 . _ -")
+        if len(each_secret) < 32:
+            raise ImproperlyConfigured(f"Activity log key {each_id!r} is shorter than 32 characters.")
+    return key_id, keys
+
+
+ACTIVITY_LOG_KEY_ID, ACTIVITY_LOG_KEYS = _activity_log_keys()
 
 # The JSON API (/v1): requests per token per window (0 turns the limit off), and the largest body.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)

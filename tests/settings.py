@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("ACTIVITY_LOG_KEY", "tests-only-activity-log-key-not-a-secret")
+os.environ.setdefault("ACTIVITY_LOG_KEY_ID", "tests")
 
 from portal.settings import *  # noqa: E402,F403
 from portal.settings import DATABASES, STORAGES  # noqa: E402

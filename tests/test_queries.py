@@ -35,7 +35,7 @@ USERS_QUERIES = 5
 # Session + agent, one page of entries; on PostgreSQL also SET LOCAL plan_cache_mode inside a transaction
 # (here a savepoint and its release), so that the page is planned for its filters' values.
 ACTIVITY_LOG_QUERIES = 3 if connection.vendor != "postgresql" else 6
-# On PostgreSQL a customer name is first looked up among the log's customers (activitylog.forms).
+# On PostgreSQL a customer name is first looked up among the log's customers (activitylog.selectors).
 CUSTOMER_NAME_QUERIES = 0 if connection.vendor != "postgresql" else 1
 # Session + agent, the count for the pager, one page of customers.
 CUSTOMER_LIST_QUERIES = 4

@@ -1,6 +1,6 @@
 """PostgreSQL: every (customer tenant id, customer name) pair the log holds, kept by a trigger.
 
-The customer filter looks here first (forms.customers_named): when the text matches only a few
+The customer filter looks here first (selectors.customers_named): when the text matches only a few
 customers, the page filters on their tenant ids and walks activity_tenant_time_idx in time order,
 stopping after one page, instead of reading every entry of those customers through the trigram index and
 sorting them. A few thousand pairs are read in well under a millisecond, however long the log.

@@ -6,6 +6,7 @@ import io
 import threading
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -21,6 +22,7 @@ from . import log_entry
 pytestmark = pytest.mark.django_db
 
 TABLE = ActivityLogEntry._meta.db_table
+KEY = settings.ACTIVITY_LOG_KEYS["tests"].encode()
 
 
 def run(command: str, **options) -> str:
@@ -80,7 +82,10 @@ def test_each_entry_links_to_the_one_before(entries):
 
 def test_the_hash_read_back_from_the_database_is_the_one_written(entries):
     for entry in ActivityLogEntry.objects.order_by("id"):
-        assert chain.digest(entry.prev_hash, chain.content_of(entry)) == entry.entry_hash
+        assert entry.hmac_key_id == settings.ACTIVITY_LOG_KEY_ID == "tests"
+        assert chain.digest(entry.prev_hash, chain.content_of(entry), KEY) == entry.entry_hash
+        # Keyed: the plain SHA-256 that anyone could compute is not the entry's hash.
+        assert chain.digest(entry.prev_hash, chain.content_of(entry)) != entry.entry_hash
 
 
 def test_time_order_is_id_order_is_chain_order(entries):
@@ -92,6 +97,8 @@ def test_verify_passes_on_a_fresh_log(entries):
     output = verify()
 
     assert "chain intact: 5 entries from the genesis" in output
+    assert "Signed (HMAC-SHA256): 5 with key 'tests'" in output
+    assert "Unkeyed" not in output
     assert f"Head: entry {entries[-1].pk} {entries[-1].entry_hash}" in output
 
 
@@ -112,7 +119,7 @@ def test_verify_names_an_entry_whose_stored_hash_was_rewritten_too(entries):
     forged = entries[1]
     forged.failure_reason = "rewritten"
     tamper(f"UPDATE {TABLE} SET failure_reason = 'rewritten', entry_hash = %s WHERE id = %s",
-           [chain.digest(forged.prev_hash, chain.content_of(forged)), forged.pk])
+           [chain.digest(forged.prev_hash, chain.content_of(forged), KEY), forged.pk])
 
     # Its own hash now matches its content, but the next entry still links to the original.
     assert f"entry {entries[2].pk}: removed" in broken()
@@ -138,12 +145,14 @@ def test_verify_names_a_forged_entry_inserted_with_a_valid_looking_hash(entries,
         occurred_at=entries[1].occurred_at, action=Action.DELETE_PURCHASE_PERMISSION,
         status=Status.SUCCEEDED, actor=admin_agent, actor_email=admin_agent.email, source=Source.WEB,
         prev_hash=entries[1].entry_hash)
-    forged.entry_hash = chain.digest(forged.prev_hash, chain.content_of(forged))
+    # Even signed with the key (an insider who has it), the entry after it still links past it.
+    forged.entry_hash = chain.digest(forged.prev_hash, chain.content_of(forged), KEY)
     # Slipped in between entries 1 and 2 by giving it an id between theirs.
     tamper(f"UPDATE {TABLE} SET id = id + 1000 WHERE id >= %s", [entries[2].pk])
     tamper(f"INSERT INTO {TABLE} (id, occurred_at, action, status, failure_reason, actor_id, actor_email,"
            " customer_name, resource_type, resource_id, source, request_id, correlation_id, prev_hash,"
-           " entry_hash) VALUES (%s, %s, %s, %s, '', %s, %s, '', '', '', %s, '', '', %s, %s)",
+           " entry_hash, hmac_key_id) VALUES (%s, %s, %s, %s, '', %s, %s, '', '', '', %s, '', '', %s, %s,"
+           " 'tests')",
            [entries[2].pk, forged.occurred_at, forged.action, forged.status, admin_agent.pk,
             admin_agent.email, forged.source, forged.prev_hash, forged.entry_hash])
 
@@ -155,9 +164,9 @@ def test_verify_names_a_forged_entry_inserted_with_a_valid_looking_hash(entries,
 
 def test_verify_names_a_forged_entry_with_a_made_up_hash(entries):
     tamper(f"INSERT INTO {TABLE} (occurred_at, action, status, failure_reason, actor_email, customer_name,"
-           " resource_type, resource_id, source, request_id, correlation_id, prev_hash, entry_hash)"
-           " VALUES (%s, 'add_customer', 'succeeded', '', 'x@example.com', '', '', '', 'web', '', '',"
-           " %s, %s)",
+           " resource_type, resource_id, source, request_id, correlation_id, prev_hash, entry_hash,"
+           " hmac_key_id) VALUES (%s, 'add_customer', 'succeeded', '', 'x@example.com', '', '', '', 'web',"
+           " '', '', %s, %s, 'tests')",
            [timezone.now(), entries[-1].entry_hash, "f" * 64])
 
     forged = ActivityLogEntry.objects.order_by("-id").first()
@@ -278,7 +287,8 @@ def test_purge_never_cuts_the_chain_in_the_middle():
 
     assert result.purged == 1
     assert set(ActivityLogEntry.objects.values_list("id", flat=True)) == {newer.pk, late.pk, result.entry.pk}
-    assert "chain intact" in verify()
+    # The chain itself holds from the anchor; what verify refuses is the entry stamped back in time.
+    assert f"entry {late.pk}: back-dated" in broken()
 
 
 def test_purge_refuses_a_negative_period():

@@ -9,9 +9,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from activitylog import forms
-from activitylog.forms import customers_named
+from activitylog import selectors
 from activitylog.models import ActivityLogEntry, Source, Status
+from activitylog.selectors import customers_named
 from activitylog.services import Origin, purge, record
 
 from . import log_entry
@@ -58,10 +58,10 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("text", TEXTS)
-@pytest.mark.parametrize("few", [forms.FEW_CUSTOMERS, 1])
+@pytest.mark.parametrize("few", [selectors.FEW_CUSTOMERS, 1])
 def test_the_name_filter_pages_and_exports_exactly_what_a_plain_query_returns(auditor, customer_log, text,
                                                                              few, monkeypatch):
-    monkeypatch.setattr(forms, "FEW_CUSTOMERS", few)  # 1: "many" customers, the name-only path
+    monkeypatch.setattr(selectors, "FEW_CUSTOMERS", few)  # 1: "many" customers, the name-only path
     for extra in [{}, {"status": Status.FAILED}, {"source": Source.API, "date_from": "2000-01-01"}]:
         params = {"date_from": (timezone.now().date() - dt.timedelta(days=60)).isoformat(),
                   "date_to": timezone.now().date().isoformat(), "customer": text, **extra}
@@ -89,7 +89,7 @@ def test_the_lookup_gives_up_on_many_customers_or_a_name_without_a_tenant(custom
     # "Litware (no tenant)" matches: entries without a tenant id cannot be found by tenant id.
     assert customers_named("litware") is None
     assert customers_named("a") is None
-    monkeypatch.setattr(forms, "FEW_CUSTOMERS", 1)
+    monkeypatch.setattr(selectors, "FEW_CUSTOMERS", 1)
     assert customers_named("fabrikam") is None
     assert customers_named("Litware Bank") == {LITWARE_BANK: True}
 

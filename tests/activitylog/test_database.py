@@ -5,10 +5,15 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from activitylog import selectors
 from activitylog.models import Action, ActivityLogAnchor, ActivityLogEntry
 from activitylog.services import purge, record
+
+from . import log_entry
+from .test_keys import forged_row
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -152,3 +157,52 @@ def test_the_purge_service_goes_through_the_narrow_path(entry):
     assert result.purged == 1
     assert list(ActivityLogEntry.objects.all()) == [result.entry]
     assert result.entry.prev_hash == entry.entry_hash
+
+
+NAMES = "activitylog_customer_name"
+
+
+@pytest.fixture
+def mueller(entry) -> ActivityLogEntry:
+    return log_entry(customer_name="Café Müller", customer_tenant_id=uuid.UUID(int=7, version=4))
+
+
+def test_the_app_role_cannot_hide_a_customer_by_deleting_its_name(mueller, auditor):
+    with app_role(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON {NAMES} TO {{role}}") as as_role:
+        assert "append-only" in as_role(f"DELETE FROM {NAMES} WHERE customer_name ILIKE '%%Müller%%'")
+        assert "append-only" in as_role(f"UPDATE {NAMES} SET customer_name = 'x' WHERE customer_name "
+                                        "ILIKE '%%Müller%%'")
+        assert "append-only" in as_role(f"TRUNCATE {NAMES}")
+        assert "must be owner" in as_role(f"ALTER TABLE {NAMES} DISABLE TRIGGER activitylog_no_update_delete")
+        assert "must be owner" in as_role(f"DROP TRIGGER activitylog_no_update_delete ON {NAMES}")
+
+    assert selectors.customers_named("müller") == {mueller.customer_tenant_id: True}
+    page = auditor.get("/activity-log/", {"customer": "Müller"})
+    assert page.status_code == 200
+    assert page.content.count(b'<tbody class="log-entry') == 1
+    assert "Café Müller" in page.content.decode()
+
+
+def test_even_the_owner_cannot_delete_a_name_without_dropping_the_trigger(mueller):
+    assert "append-only" in refused(f"DELETE FROM {NAMES} WHERE customer_name ILIKE '%%Müller%%'")
+
+
+def test_a_back_dated_entry_the_app_role_inserts_without_the_key_fails_verify(entry):
+    grants = (f"GRANT SELECT, INSERT ON {TABLE} TO {{role}}",
+              f"GRANT USAGE, SELECT ON SEQUENCE {TABLE}_id_seq TO {{role}}")
+    with app_role(*grants) as as_role:
+        for key_id in ("", "tests"):  # no key id, or the one the real entries carry
+            sql, params = forged_row(days_ago=10, key_id=key_id)
+            assert as_role(sql, params) is None  # the role may insert: the chain is what catches it
+            forged = ActivityLogEntry.objects.order_by("-id").first()
+            kind = "unkeyed" if not key_id else "altered"
+
+            with pytest.raises(CommandError, match=f"entry {forged.pk}: {kind}"):
+                call_command("verify_activity_log")
+            with transaction.atomic(), connection.cursor() as cursor:  # remove it again, as the superuser
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER activitylog_no_update_delete")
+                cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [forged.pk])
+                cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER activitylog_no_update_delete")
+
+    call_command("verify_activity_log")

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import uuid
 from http import HTTPStatus
 from urllib.parse import parse_qsl
@@ -12,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from activitylog import views
 from activitylog.models import Action, ActivityLogEntry, Source, Status
 from activitylog.services import record
 from portal.models import Agent
@@ -68,7 +70,7 @@ def test_the_export_streams_a_csv_attachment(auditor):
 def test_the_export_starts_with_a_bom_and_the_header(auditor):
     text, rows = download(auditor)
 
-    assert text.startswith("\ufeffDate-Time (UTC),Action,")
+    assert text.startswith("\ufeff\"Date-Time (UTC)\",\"Action\",")
     assert next(csv.reader(io.StringIO(text.removeprefix("\ufeff")))) == HEADER
     assert rows == []
 
@@ -227,3 +229,47 @@ def test_the_export_link_on_the_page_downloads_the_same_entries(auditor, varied_
     _text, rows = download(auditor, **dict(parse_qsl(link)))
 
     assert [row["Affected customer"] for row in rows] == [e.customer_name for e in page.context["entries"]]
+
+
+QUOTED_LINE = r'^"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*$'
+
+
+def test_every_cell_is_quoted_so_a_semicolon_cannot_start_a_formula_cell(auditor):
+    # A spreadsheet with ";" as its list separator would split an unquoted Acme;=2+5; and run =2+5.
+    log_entry(customer_name="Acme;=2+5;", failure_reason="a;-1+1", customer_tenant_id=None)
+
+    text, [row] = download(auditor)
+
+    assert row["Customer tenant id"] == row["Correlation id"] == ""
+    header, line = text.removeprefix("\ufeff").splitlines()
+    assert re.match(QUOTED_LINE, header)
+    assert re.match(QUOTED_LINE, line), line  # empty cells too: ""
+
+
+def test_a_formula_after_a_list_separator_inside_a_cell_is_neutralised(auditor):
+    # Such a spreadsheet honours quotes only at the start of the fields it splits: "x","Acme;=2+5;" still
+    # gives it a field =2+5;, so the formula start after the separator gets the leading quote too.
+    log_entry(customer_name="Acme;=2+5;", failure_reason="a,-1+1;@SUM(A1)", customer_tenant_id=None)
+
+    text, [row] = download(auditor)
+
+    assert row["Affected customer"] == "Acme;'=2+5;"
+    assert row["Reason"] == "a,'-1+1;'@SUM(A1)"
+    line = text.removeprefix("\ufeff").splitlines()[1]
+    for separator in ";,":
+        fields = [field.strip('"') for field in line.split(separator)]
+        assert not [field for field in fields if field[:1] in ("=", "+", "-", "@")], separator
+
+
+def test_both_export_paths_write_the_same_cells(needs_postgres, auditor, admin_agent, customer, origin):
+    # PostgreSQL exports with COPY; the Python path (SQLite's) must give the same cells, quoted the same.
+    log_entry(customer_name="Acme;=2+5;", actor_email="=x@partner.example", customer_tenant_id=None)
+    record(action=Action.ADD_CUSTOMER, actor=admin_agent, origin=origin, customer=customer,
+           resource_type="customer", new_value={"company_name": customer.company_name})
+    entries = ActivityLogEntry.objects.newest_first()
+
+    copied = b"".join(views._copied_rows(entries)).decode()
+    written = "".join(views._written_rows(entries)).replace("\r\n", "\n")
+
+    assert copied == written
+    assert all(re.match(QUOTED_LINE, line) for line in copied.removeprefix("\ufeff").splitlines())

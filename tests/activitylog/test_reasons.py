@@ -159,7 +159,7 @@ def api_client_for(operator):
 def old_digest(entry: ActivityLogEntry) -> str:
     """The hash as it was computed before failure_messages existed."""
     content = {field: getattr(entry, field) for field in chain.CONTENT_FIELDS}
-    return chain.digest(entry.prev_hash, content)
+    return chain.digest(entry.prev_hash, content, chain.keys()[entry.hmac_key_id])
 
 
 def test_an_entry_without_messages_keeps_the_hash_it_had_before_the_field_existed(admin_agent, origin):
@@ -176,7 +176,8 @@ def test_an_entry_with_messages_is_hashed_over_them_and_verifies(sales_agent, or
     entry = refuse_add_customer(sales_agent, origin, "en")
 
     assert old_digest(entry) != entry.entry_hash
-    assert chain.digest(entry.prev_hash, chain.content_of(entry)) == entry.entry_hash
+    assert chain.digest(entry.prev_hash, chain.content_of(entry), chain.keys()[entry.hmac_key_id]) == (
+        entry.entry_hash)
     call_command("verify_activity_log")
 
 

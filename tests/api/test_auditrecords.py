@@ -191,3 +191,16 @@ def test_a_refused_change_reads_as_a_failed_record_with_its_reason(api_as, sales
     assert (item["operationStatus"], item["userPrincipalName"]) == ("failed", "sales@partner.example")
     data = {pair["key"]: pair["value"] for pair in item["customizedData"]}
     assert "Admin agents" in data["failureReason"]
+
+
+@pytest.mark.parametrize("field, operator_", [("CompanyName", "substring"), ("CompanyName", "equals"),
+                                             ("ResourceType", "equals"), ("CustomerId", "equals")])
+def test_a_lone_surrogate_in_a_filter_gets_a_clear_400(api_as, operator, customer, field, operator_):
+    # JSON's "\ud800" escape decodes to a lone surrogate, which UTF-8 (and so the database) cannot encode.
+    query = {"filter": json.dumps({"Field": field, "Value": "Mü\ud800ller", "Operator": operator_})}
+
+    response = api_as(operator).get(URL, query)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_filter"
+    assert "surrogate" in response.json()["description"]

@@ -7,7 +7,8 @@ from activitylog import chain
 
 class Command(BaseCommand):
     help = ("Walk the activity log's hash chain from its start (or the last purge's anchor) to its head; "
-            "exit 1 naming the first broken link if an entry was altered, removed or inserted.")
+            "exit 1 naming the first broken link if an entry was altered, removed, inserted, written "
+            "without the key or back-dated.")
 
     def add_arguments(self, parser):
         parser.add_argument("--head", metavar="HASH",
@@ -27,6 +28,12 @@ class Command(BaseCommand):
                  else "the genesis")
         self.stdout.write(f"Activity log chain intact: {result.checked} entries from {start} "
                           f"in {elapsed:.2f} s.")
+        if result.keyed:
+            keys = ", ".join(f"{count} with key {key_id!r}" for key_id, count in sorted(result.keyed.items()))
+            self.stdout.write(f"Signed (HMAC-SHA256): {keys}; times never go backwards.")
+        if result.unkeyed:
+            self.stdout.write(f"Unkeyed: {result.unkeyed} entries up to entry {result.last_unkeyed_id}, "
+                              "written before the log had a key, checked by their SHA-256 chain only.")
         self.stdout.write(f"Head: entry {result.head_id} {result.head}")
 
 
