@@ -113,6 +113,8 @@ def account_context(request: HttpRequest, customer: Customer) -> dict:
         "readiness": readiness,
         "permission_states": states,
         "can_change_permissions": can_change_purchase_permissions(request.user),
+        # Read-only roles see the missing steps as text: the pages that fix them would refuse them.
+        "can_fix_readiness": can_manage_customers(request.user),
     }
 
 

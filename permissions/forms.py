@@ -16,17 +16,41 @@ CHOICES = [
 ]
 
 
-class PurchasePermissionsForm(forms.Form):
-    """The Customer Permissions box: one Allow / Don't allow choice per resource."""
+class ChoiceRadios(forms.RadioSelect):
+    """Radios whose unavailable choices are shown, disabled, rather than hidden."""
 
-    def __init__(self, *args, states: list[PurchasePermissionState], **kwargs):
+    def __init__(self, *args, unavailable: frozenset = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unavailable = unavailable
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.unavailable:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+NOT_READY_TO_ALLOW = _("Allowing is unavailable until the customer is ready: see the steps above.")
+
+
+class PurchasePermissionsForm(forms.Form):
+    """The Customer Permissions box: one Allow / Don't allow choice per resource.
+
+    While the customer is not ready, Allow is shown disabled, with the reason, for each permission not
+    already allowed (the service still refuses a forged one); turning a permission off stays possible.
+    """
+
+    def __init__(self, *args, states: list[PurchasePermissionState], ready: bool = True, **kwargs):
         kwargs.setdefault(
             "initial", {state.resource: ALLOW if state.allowed else DENY for state in states}
         )
         super().__init__(*args, **kwargs)
+        allowed = {state.resource for state in states if state.allowed}
         for resource in Resource:
+            unavailable = frozenset() if ready or resource in allowed else frozenset({ALLOW})
             self.fields[resource] = forms.ChoiceField(
-                label=resource.label, choices=CHOICES, widget=forms.RadioSelect
+                label=resource.label, choices=CHOICES, widget=ChoiceRadios(unavailable=unavailable),
+                help_text=NOT_READY_TO_ALLOW if unavailable else "",
             )
 
     def allowed(self) -> dict[str, bool]:

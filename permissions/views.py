@@ -33,8 +33,8 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """The Account page with its Customer Permissions box open for editing."""
     customer = get_customer_account(tenant_id)
     context = account_context(request, customer)
-    form = PurchasePermissionsForm(posted(request),
-                                   states=context["permission_states"])
+    form = PurchasePermissionsForm(posted(request), states=context["permission_states"],
+                                   ready=context["readiness"].ready)
     if request.method == "POST" and form.is_valid():
         try:
             changed = set_purchase_permissions(

@@ -80,6 +80,7 @@ def pages_to_check(data) -> list[str]:
         reverse("customers:account", args=[data["suspended"].tenant_id]),
         reverse("customers:account", args=[data["unready"].tenant_id]),
         reverse("customers:permissions", args=tenant),
+        reverse("customers:permissions", args=[data["unready"].tenant_id]),  # Allow shown unavailable
         reverse("customers:subscriptions", args=tenant),
         reverse("customers:subscription_buy", args=tenant),
         reverse("customers:role_grant", args=[ready.tenant_id, subscription.subscription_id]),
