@@ -8,9 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from . import selectors
 from .models import Action, ActivityLogQuerySet, Source, Status
 
-# api/views.py reads pages of the log with these; they live in selectors.py.
-from .selectors import cursor_for, keyset_filter  # noqa: F401
-
 DEFAULT_DAYS = 30
 UNPAIRED_SURROGATE = _("Enter text without unpaired surrogate characters: they are not valid Unicode.")
 

@@ -60,6 +60,18 @@ def label_of(choices: type[models.TextChoices], code: str) -> str:
     return table.get(code, code)
 
 
+class ResourceType(models.TextChoices):
+    """What an entry is about: a stable code, and its name on the Activity log page."""
+
+    CUSTOMER = "customer", _("Customer")
+    SUBSCRIPTION = "subscription", _("Subscription")
+    CUSTOMER_USER = "customer_user", _("Customer user")
+    ROLE_ASSIGNMENT = "role_assignment", _("Role assignment")
+    SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
+    API_TOKEN = "api_token", _("API token")
+    ACTIVITY_LOG = "activity_log", _("Activity log")
+
+
 class AppendOnlyError(Exception):
     """Raised on any attempt to rewrite or remove history."""
 
@@ -117,7 +129,8 @@ class ActivityLogEntry(models.Model):
     customer_name = models.CharField(_("affected customer"), max_length=200, blank=True)
     customer_tenant_id = models.UUIDField(_("customer tenant id"), null=True, blank=True)
 
-    resource_type = models.CharField(_("resource type"), max_length=64, blank=True)
+    resource_type = models.CharField(_("resource type"), max_length=64, blank=True,
+                                     choices=ResourceType.choices)
     resource_id = models.CharField(_("resource id"), max_length=200, blank=True)
     old_value = models.JSONField(_("old value"), null=True, blank=True, encoder=DjangoJSONEncoder)
     new_value = models.JSONField(_("new value"), null=True, blank=True, encoder=DjangoJSONEncoder)

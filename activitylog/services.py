@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from . import chain, db
-from .models import Action, ActivityLogAnchor, ActivityLogEntry, Source, Status
+from .models import Action, ActivityLogAnchor, ActivityLogEntry, ResourceType, Source, Status
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -131,38 +131,55 @@ def _neutral(message: Any, params: dict) -> dict:
 
 
 @dataclass
-class Attempt:
-    """What a refused operation leaves in the log; the service narrows it as it learns more."""
+class Audit:
+    """One service's write as the log tells it: described once, recorded as Succeeded or as Failed."""
 
+    actor: "Agent | None"
+    origin: Origin
     customer: "Customer | None"
-    entries: list[dict]
+    entry: dict[str, Any]
+    # What a refusal logs, when it is not the one described entry (none, or several).
+    refused: list[dict[str, Any]] | None = None
+
+    def succeeded(self, **fields: Any) -> ActivityLogEntry:
+        """Record the described entry, completed with what the service learned while acting.
+
+        Call it as the last write of the service: the log's lock is held from here to the commit.
+        """
+        fields.setdefault("customer", self.customer)
+        return record(actor=self.actor, origin=self.origin, **{**self.entry, **fields})
+
+    def record_refusal(self, exc: PermissionDenied | ValidationError) -> None:
+        """Record the refusal as Failed, once the refused work has rolled back."""
+        reason, messages = refusal_reason(exc), refusal_messages(exc)
+        # A transaction of its own, after the refused work rolled back: the refusal holds no row lock
+        # while it waits for the log's lock, so it cannot deadlock with a writer (see README).
+        with transaction.atomic(durable=True):
+            for failed in [self.entry] if self.refused is None else self.refused:
+                record(actor=self.actor, origin=self.origin, customer=self.customer,
+                       status=Status.FAILED, failure_reason=reason, failure_messages=messages,
+                       **failed)
 
 
 @contextmanager
-def refusals_recorded(
-    *, actor: "Agent", origin: Origin, customer: "Customer | None" = None, **entry: Any
-) -> Iterator[Attempt]:
-    """Record a refused write as Failed, in its own transaction, after the change rolled back.
+def audited(
+    *, actor: "Agent | None", origin: Origin, customer: "Customer | None" = None, **entry: Any
+) -> Iterator[Audit]:
+    """A service's one transaction, with its activity log entry; a refusal is logged as Failed.
 
-    The keyword arguments describe the one entry a refusal writes; a service that may refuse
-    several things at once replaces ``attempt.entries``.
+    The keyword arguments describe the entry (action, resource_type, resource_id, old_value,
+    new_value): ``audit.succeeded(...)`` records it, completed, as the transaction's last write. A
+    PermissionDenied or ValidationError raised inside rolls the change back, is recorded as Failed in
+    a transaction of its own, and is raised again; a service that refuses several things at once sets
+    ``audit.refused``. The transaction is durable: a service called inside a caller's transaction
+    raises RuntimeError instead of letting its refusal roll back with the caller's work.
     """
-    attempt = Attempt(customer=customer, entries=[entry] if entry else [])
+    audit = Audit(actor=actor, origin=origin, customer=customer, entry=entry)
     try:
-        yield attempt
+        with transaction.atomic(durable=True):
+            yield audit
     except (PermissionDenied, ValidationError) as exc:
-        reason, messages = refusal_reason(exc), refusal_messages(exc)
-        with transaction.atomic():
-            for failed in attempt.entries:
-                record(
-                    actor=actor,
-                    origin=origin,
-                    customer=attempt.customer,
-                    status=Status.FAILED,
-                    failure_reason=reason,
-                    failure_messages=messages,
-                    **failed,
-                )
+        audit.record_refusal(exc)
         raise
 
 
@@ -194,7 +211,7 @@ def purge(*, retention_days: int, now: dt.datetime | None = None) -> Purge:
             purged, anchor = _purge_without_triggers(cutoff)
         entry = record(
             action=Action.PURGE_ACTIVITY_LOG, actor=None, origin=Origin.system("purge_activity_log"),
-            resource_type="activity_log", old_value=None,
+            resource_type=ResourceType.ACTIVITY_LOG, old_value=None,
             new_value={
                 "retention_days": retention_days,
                 "cutoff": chain.utc_text(cutoff),

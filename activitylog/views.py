@@ -1,7 +1,6 @@
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
-from uuid import UUID
 
 import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
@@ -9,11 +8,10 @@ from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from customers.models import Customer
 from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
 from . import db
@@ -102,17 +100,6 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     return render(request, "activitylog/list.html", {
         "form": form, **page.context(), "export_query": export_params.urlencode(),
     }, status=200 if form.is_valid() else 400)
-
-
-@require_GET
-def customer_history(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
-    """One customer's entries, newest first, for every role: the Activity log's rows for that customer."""
-    customer = get_object_or_404(Customer, tenant_id=tenant_id)
-    page = keyset_page(ActivityLogEntry.objects.filter(customer_tenant_id=customer.tenant_id), request.GET)
-    return render(request, "activitylog/customer_history.html", {
-        "customer": customer, "section": "history", **page.context(),
-        "invalid_link": INVALID_PAGE_LINK if page.invalid_link else "",
-    }, status=400 if page.invalid_link else 200)
 
 
 class _Neutralised(Func):
@@ -217,3 +204,16 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
                 batch.clear()
     if batch:
         yield bytes(batch)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 page: what was refused, and whether the refused attempt was recorded in the log.
+
+    Services log every refused write as Failed under the request's id; a page that is only refused
+    (a read-only role opening a form) leaves no entry, and the page says nothing it cannot back up.
+    """
+    reason = exception.args[0] if getattr(exception, "args", None) and exception.args[0] else ""
+    request_id = getattr(request, "request_id", "")
+    recorded = bool(request_id) and ActivityLogEntry.objects.filter(
+        request_id=request_id, status=Status.FAILED).exists()
+    return render(request, "403.html", {"reason": reason, "recorded": recorded}, status=403)

@@ -2,12 +2,11 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from activitylog.models import ResourceType
 from activitylog.objects import describes, name_fields
 
-from .services import RESOURCE_TYPE
 
-
-@describes(RESOURCE_TYPE)
+@describes(ResourceType.API_TOKEN)
 def _token(resource_id: str, value: dict) -> str:
     return _("Token “%(name)s” (%(prefix)s)") % {"name": value["name"], "prefix": resource_id}
 

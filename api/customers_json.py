@@ -1,11 +1,10 @@
 """Customers in Partner Center's Customer shape, with what a script checks before it asks."""
 
-from django.db.models import Prefetch
 from django.urls import reverse
 
-from customers.models import Customer, RoleAssignment
-from permissions.models import PurchasePermissionState
-from permissions.policies import readiness_of
+from customers.models import Customer
+from customers.selectors import subscriptions_with_owners
+from permissions.selectors import PurchasePermissionState, readiness_of
 
 from .http import json_time
 
@@ -35,9 +34,7 @@ def customer_detail(customer: Customer) -> dict:
     """For a customer from permissions.models.customer_account() (readiness and states annotated)."""
     readiness = readiness_of(customer)
     states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
-    owners = RoleAssignment.objects.filter(role=RoleAssignment.Role.OWNER).select_related("customer_user")
-    subscriptions = customer.subscriptions.prefetch_related(
-        Prefetch("role_assignments", queryset=owners, to_attr="owners"))
+    subscriptions = subscriptions_with_owners(customer)
     return {
         **customer_summary(customer),
         "readiness": {

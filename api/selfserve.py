@@ -1,6 +1,5 @@
 """Partner Center's SelfServePolicy: ids, etags, and the request body, checked field by field."""
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -8,7 +7,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from permissions.models import PURCHASE, PurchasePermission, Resource, policy_permissions
+from permissions.models import PURCHASE, Resource, policy_permissions
+from permissions.selectors import PermissionSet, permission_set
 
 from .errors import bad_request, policy_id_invalid
 
@@ -46,28 +46,27 @@ def customer_tenant_from_policy_id(value: str) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class PolicyState:
+    """A customer's permissions as Partner Center's SelfServePolicy."""
+
     customer: Customer
-    rows: tuple  # (pk, resource, granted_at), by resource
+    permissions: PermissionSet
 
     @classmethod
     def of(cls, customer: Customer) -> "PolicyState":
-        rows = PurchasePermission.objects.filter(customer=customer).order_by("resource")
-        return cls(customer, tuple(rows.values_list("pk", "resource", "granted_at")))
+        return cls(customer, permission_set(customer))
 
     @property
     def exists(self) -> bool:
-        return bool(self.rows)
+        return self.permissions.exists
 
     @property
     def resources(self) -> set[str]:
-        return {resource for _pk, resource, _at in self.rows}
+        return self.permissions.resources
 
     @property
     def etag(self) -> str:
         """Changes whenever a permission is created or removed, so an old etag is stale."""
-        text = "|".join([str(self.customer.tenant_id),
-                         *(f"{pk}:{resource}:{at.isoformat()}" for pk, resource, at in self.rows)])
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return self.permissions.version
 
     def as_json(self) -> dict:
         return {

@@ -3,13 +3,12 @@
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activitylog import chain
-from activitylog.models import Action
-from activitylog.services import Origin, record, refusals_recorded
+from activitylog.models import Action, ResourceType
+from activitylog.services import Origin, audited
 from portal.models import Agent
 
 from .models import ApiToken, digest
@@ -18,9 +17,6 @@ from .models import ApiToken, digest
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 REVOKE_REFUSED = _("You can revoke only your own tokens.")
 CREATE_REFUSED = _("You can create tokens only for yourself.")
-
-
-RESOURCE_TYPE = "api_token"
 
 
 def _token_value(token: ApiToken) -> dict:
@@ -40,7 +36,8 @@ def issue_token(
     """
     if actor is not None and actor.pk != owner.pk:
         raise PermissionDenied(CREATE_REFUSED)
-    with transaction.atomic():
+    with audited(actor=actor, origin=origin, action=Action.CREATE_API_TOKEN,
+                 resource_type=ResourceType.API_TOKEN) as audit:
         while True:
             prefix, secret, raw = ApiToken.new_secret()
             if not ApiToken.objects.filter(prefix=prefix).exists():
@@ -48,8 +45,7 @@ def issue_token(
         token = ApiToken.objects.create(
             owner=owner, name=name, prefix=prefix, secret_hash=digest(secret), expires_at=expires_at
         )
-        record(action=Action.CREATE_API_TOKEN, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
-               resource_id=token.prefix, new_value=_token_value(token))
+        audit.succeeded(resource_id=token.prefix, new_value=_token_value(token))
     return token, raw
 
 
@@ -58,18 +54,21 @@ def revoke_token(*, actor: Agent, token: ApiToken, origin: Origin) -> bool:
 
     Revoking another agent's token is refused, and the refusal logged as Failed.
     """
-    with refusals_recorded(actor=actor, origin=origin, action=Action.REVOKE_API_TOKEN,
-                           resource_type=RESOURCE_TYPE, resource_id=token.prefix), transaction.atomic():
-        locked = ApiToken.objects.select_for_update().select_related("owner").get(pk=token.pk)
-        if locked.owner_id != actor.pk:
+    with audited(actor=actor, origin=origin, action=Action.REVOKE_API_TOKEN,
+                 resource_type=ResourceType.API_TOKEN, resource_id=token.prefix) as audit:
+        if token.owner_id != actor.pk:  # the owner of a token never changes
             raise PermissionDenied(REVOKE_REFUSED)
+        # The token's row only, FOR NO KEY UPDATE: locking its owner's row too (select_related with a
+        # plain FOR UPDATE) made a refusal by that owner, waiting for the row at its commit while
+        # holding the log's lock, deadlock with this revoke waiting for the log.
+        locked = (ApiToken.objects.select_for_update(no_key=True, of=("self",)).select_related("owner")
+                  .get(pk=token.pk))
         if locked.revoked_at is not None:
             return False
         before = _token_value(locked)
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
-        record(action=Action.REVOKE_API_TOKEN, actor=actor, origin=origin, resource_type=RESOURCE_TYPE,
-               resource_id=locked.prefix, old_value=before, new_value=_token_value(locked))
+        audit.succeeded(old_value=before, new_value=_token_value(locked))
     return True
 
 

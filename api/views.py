@@ -1,11 +1,9 @@
 """The /v1 endpoints. Writes go through the same services as the pages, with source API."""
 
-from contextlib import contextmanager
 from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -13,13 +11,15 @@ from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from activitylog.forms import cursor_for, keyset_filter
 from activitylog.models import Source
 from activitylog.policies import can_view_activity_log
+from activitylog.selectors import cursor_for, keyset_filter
 from activitylog.services import Origin
 from customers.models import Customer
-from permissions.models import Resource, customer_account
-from permissions.services import set_purchase_permissions
+from customers.selectors import customers_found
+from permissions.models import Resource
+from permissions.selectors import customer_account
+from permissions.services import Expected, NoPolicy, PolicyChanged, PolicyExists, set_purchase_permissions
 
 from . import audit, customers_json, errors
 from .customers_json import customer_detail, customer_summary
@@ -36,52 +36,25 @@ from .selfserve import (
 )
 
 
-@contextmanager
-def _customer_locked(tenant_id, missing: ApiError):
-    """The customer, row-locked for one transaction, so the policy's state cannot change under us.
-
-    A refusal from the service is raised only after this transaction commits: the service has
-    already rolled its change back to a savepoint and written the Failed entries, which must stay.
-    """
-    refusal = None
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().filter(tenant_id=tenant_id).first()
-        if customer is None:
-            raise missing
-        try:
-            yield customer
-        except (PermissionDenied, ValidationError) as exc:
-            refusal = exc
-    if refusal is not None:
-        raise refusal
-
-
-def _set(request: HttpRequest, customer: Customer, allowed: dict) -> None:
-    set_purchase_permissions(actor=request.user, customer=customer, allowed=allowed,
-                             origin=Origin.from_request(request, Source.API))
+def _set(request: HttpRequest, customer: Customer, allowed: dict, expected: Expected) -> None:
+    """The service, which checks what the script expected under the same lock as its change."""
+    try:
+        set_purchase_permissions(actor=request.user, customer=customer, allowed=allowed, expected=expected,
+                                 origin=Origin.from_request(request, Source.API))
+    except NoPolicy:
+        raise errors.policy_not_found() from None
+    except PolicyExists:
+        raise ApiError(HTTPStatus.CONFLICT, errors.POLICY_EXISTS,
+                       _("Self-serve policy already exists for this customer: change it with PUT.")) from None
+    except PolicyChanged:
+        raise ApiError(HTTPStatus.PRECONDITION_FAILED, "etag_mismatch",
+                       _("The policy has changed since you read it (stale etag). "
+                         "GET it again and retry with its current etag; nothing was changed.")) from None
 
 
 def _policy_response(state: PolicyState, status=HTTPStatus.OK, headers=None) -> HttpResponse:
     return json_response(state.as_json(), status=status,
                          headers={"ETag": f'"{state.etag}"', **(headers or {})})
-
-
-@contextmanager
-def _policy_locked(tenant_id, etag: str | None):
-    """The customer, locked, whose policy exists and still has the etag sent (when one was sent).
-
-    These checks come before the role check in the service, for every role: every role may read
-    the policy's state anyway, and a request about a policy that is gone is not a refused change.
-    """
-    with _customer_locked(tenant_id, errors.policy_not_found()) as customer:
-        state = PolicyState.of(customer)
-        if not state.exists:
-            raise errors.policy_not_found()
-        if etag is not None and etag != state.etag:
-            raise ApiError(HTTPStatus.PRECONDITION_FAILED, "etag_mismatch",
-                           _("The policy has changed since you read it (stale etag). "
-                             "GET it again and retry with its current etag; nothing was changed."))
-        yield customer
 
 
 def _if_match(request: HttpRequest) -> str | None:
@@ -108,14 +81,22 @@ def list_policies(request: HttpRequest) -> HttpResponse:
 
 def create_policy(request: HttpRequest) -> HttpResponse:
     tenant, wanted = parse_new_policy(read_json(request))
-    with _customer_locked(tenant, errors.customer_not_found()) as customer:
-        if PolicyState.of(customer).exists:
-            raise ApiError(HTTPStatus.CONFLICT, errors.POLICY_EXISTS,
-                           _("Self-serve policy already exists for this customer: change it with PUT."))
-        _set(request, customer, {resource: True for resource in Resource.values if resource in wanted})
-        state = PolicyState.of(customer)
+    customer = Customer.objects.filter(tenant_id=tenant).first()
+    if customer is None:
+        raise errors.customer_not_found()
+    _set(request, customer, {resource: True for resource in Resource.values if resource in wanted},
+         Expected(exists=False))
+    state = PolicyState.of(customer)
     location = reverse("api:policy", args=[state.as_json()["id"]])
     return _policy_response(state, HTTPStatus.CREATED, {"Location": location})
+
+
+def _policy_customer(tenant) -> Customer:
+    """The customer a policy id names; whether it has a policy is checked by the service, under its lock."""
+    customer = Customer.objects.filter(tenant_id=tenant).first()
+    if customer is None:
+        raise errors.policy_not_found()
+    return customer
 
 
 def get_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
@@ -144,17 +125,17 @@ def replace_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
     if not isinstance(etag, str):
         raise bad_request("invalid_field", _("'attributes.etag' must be a string."))
     wanted = parse_permissions(body)
-    with _policy_locked(tenant, etag) as customer:
-        _set(request, customer, {resource: resource in wanted for resource in Resource.values})
-        state = PolicyState.of(customer)
-    return _policy_response(state)
+    customer = _policy_customer(tenant)
+    _set(request, customer, {resource: resource in wanted for resource in Resource.values},
+         Expected(exists=True, version=etag))
+    return _policy_response(PolicyState.of(customer))
 
 
 def delete_policy(request: HttpRequest, policy_id: str) -> HttpResponse:
     tenant = customer_tenant_from_policy_id(policy_id)
-    etag = _if_match(request)
-    with _policy_locked(tenant, etag) as customer:
-        _set(request, customer, dict.fromkeys(Resource.values, False))
+    customer = _policy_customer(tenant)
+    _set(request, customer, dict.fromkeys(Resource.values, False),
+         Expected(exists=True, version=_if_match(request)))
     return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
 
@@ -184,10 +165,10 @@ def list_customers(request: HttpRequest) -> HttpResponse:
     if resumed is None:
         size = page_size(request, default=customers_json.DEFAULT_SIZE, maximum=customers_json.MAX_SIZE)
         query = {"q": request.GET.get("q", "")[:200], "size": size}
-        customers = Customer.objects.search(query["q"])
+        customers = customers_found(query["q"])
     else:
         query, (name, pk) = resumed
-        customers = Customer.objects.search(query["q"]).filter(
+        customers = customers_found(query["q"]).filter(
             Q(company_name__gt=name) | Q(company_name=name, pk__gt=pk))
     items, token = seek(customers.order_by("company_name", "pk"), size=query["size"], kind="customers",
                         query=query, keyset=lambda customer: [customer.company_name, customer.pk])

@@ -56,10 +56,11 @@ def prepare() -> tuple[str, str]:
     policy = manage("shell", "-v0", "-c", """
 from django.conf import settings
 from customers.models import Customer
-from permissions.models import PurchasePermission, Resource
-ready = Customer.objects.with_readiness().filter(has_azure_subscription=True, has_owner=True)
-customer = ready.filter(purchase_permissions__resource=Resource.AZURE_RESERVATIONS).exclude(
-    purchase_permissions__resource=Resource.AZURE_SAVINGS_PLAN).order_by("id").first()
+from permissions.models import Resource
+from permissions.selectors import purchase_readiness
+reservations_only = (Customer.objects.filter(purchase_permissions__resource=Resource.AZURE_RESERVATIONS)
+                     .exclude(purchase_permissions__resource=Resource.AZURE_SAVINGS_PLAN).order_by("id"))
+customer = next(customer for customer in reservations_only if purchase_readiness(customer).ready)
 print(f"{settings.PARTNER_TENANT_ID}_{customer.tenant_id}")
 """).strip()
     return token, policy

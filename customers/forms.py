@@ -2,23 +2,15 @@ from django import forms
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
-from permissions.forms import CustomerPermissionFilters
-
 from .models import Customer, CustomerUser, RoleAssignment, Subscription
 from .services import CUSTOMER_DETAILS
 
 
-class CustomerSearchForm(CustomerPermissionFilters):
-    """The customer list's search box, and its filters by readiness and by each purchase permission."""
-
+class CustomerSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search"), required=False, max_length=200,
         widget=forms.SearchInput(attrs={"placeholder": _("Company name, domain or Microsoft ID")}),
     )
-    field_order = ["q"]
-
-    def filters(self) -> list:
-        return [field for field in self if field.name != "q"]
 
 
 class CustomerForm(forms.ModelForm):

@@ -9,19 +9,6 @@ from portal.text import Folded, natural
 
 
 class CustomerQuerySet(models.QuerySet):
-    def with_readiness(self) -> "CustomerQuerySet":
-        """Annotate has_azure_subscription and has_owner: the two steps before a customer can buy."""
-        usable = Subscription.objects.azure().active()
-        return self.annotate(
-            has_azure_subscription=models.Exists(usable.filter(customer=models.OuterRef("pk"))),
-            has_owner=models.Exists(
-                RoleAssignment.objects.filter(
-                    role=RoleAssignment.Role.OWNER,
-                    subscription__in=usable.filter(customer=models.OuterRef(models.OuterRef("pk"))),
-                )
-            ),
-        )
-
     def search(self, query: str) -> "CustomerQuerySet":
         """Company name or domain (substring, ignoring case and accents), or the exact tenant id."""
         query = query.strip()

@@ -2,13 +2,13 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from activitylog.models import ResourceType
 from activitylog.objects import describes, name_fields, name_values
 
 from .models import Resource
-from .services import RESOURCE_TYPE
 
 
-@describes(RESOURCE_TYPE)
+@describes(ResourceType.SELF_SERVE_POLICY)
 def _permission(resource_id: str, value: dict) -> str:
     # A review is about every permission the customer had allowed at the time.
     return Resource(resource_id).label if resource_id else _allowed(value["permissions"])

@@ -6,8 +6,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from activitylog.forms import DateInput
+from customers.forms import CustomerSearchForm
 
-from .models import PurchasePermission, PurchasePermissionState, Resource
+from .models import PurchasePermission, Resource
+from .selectors import PurchasePermissionState, ready_customers
 
 ALLOW, DENY = "allow", "deny"
 CHOICES = [
@@ -56,6 +58,13 @@ class PurchasePermissionsForm(forms.Form):
     def allowed(self) -> dict[str, bool]:
         return {resource: self.cleaned_data[resource] == ALLOW for resource in Resource}
 
+    def asked(self) -> dict[str, bool]:
+        """What a POST asks for even when it is not valid: anything but "Don't allow" asks to allow.
+
+        Only for recording a read-only agent's forged attempt, which is refused whatever it holds.
+        """
+        return {resource: self.data.get(resource) != DENY for resource in Resource}
+
 
 READY, NOT_READY = "ready", "not_ready"
 READINESS_CHOICES = [("", _("Ready or not")), (READY, _("Ready")), (NOT_READY, _("Not ready"))]
@@ -64,7 +73,7 @@ ALLOWED_CHOICES = [("", _("Allowed or not")), (ALLOW, _("Allowed")), (DENY, _("N
 
 def filter_readiness(customers, readiness: str):
     """Customers annotated by with_readiness(), narrowed to the ready or the not ready ones."""
-    ready = Q(has_azure_subscription=True, has_owner=True)
+    ready = ready_customers()
     if readiness == READY:
         return customers.filter(ready)
     if readiness == NOT_READY:
@@ -91,6 +100,15 @@ class CustomerPermissionFilters(forms.Form):
             if wanted:
                 customers = customers.filter(**{f"allows_{resource}": wanted == ALLOW})
         return customers
+
+
+class CustomerListForm(CustomerSearchForm, CustomerPermissionFilters):
+    """The customer list's search box, and its filters by readiness and by each purchase permission."""
+
+    field_order = ["q"]
+
+    def filters(self) -> list:
+        return [field for field in self if field.name != "q"]
 
 
 class AccessReviewFilterForm(forms.Form):

@@ -2,10 +2,12 @@ from django.urls import path
 
 from . import views
 
-app_name = "permissions"
-
+# Mounted by portal/urls.py under /customers/, in the "customers" namespace beside customers.urls.
 urlpatterns = [
-    path("", views.access_review, name="access_review"),
-    path("export.csv", views.access_review_export, name="access_review_export"),
-    path("reviewed/", views.mark_reviewed, name="mark_reviewed"),
+    path("", views.customer_list, name="list"),
+    path("<uuid:tenant_id>/subscriptions/<uuid:subscription_id>/status/",
+         views.subscription_status, name="subscription_status"),
+    path("<uuid:tenant_id>/roles/<int:assignment_id>/remove/", views.role_remove, name="role_remove"),
+    path("<uuid:tenant_id>/account/", views.account, name="account"),
+    path("<uuid:tenant_id>/account/permissions/", views.edit, name="permissions"),
 ]

@@ -1,3 +1,6 @@
+"""A customer's Account page (its details, readiness and purchase permissions, and their edit form), and
+the Access review of every customer with a permission allowed."""
+
 import csv
 from functools import cached_property
 from uuid import UUID
@@ -6,8 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -15,17 +18,59 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from activitylog.models import label_of
+from activitylog.models import Action, ResourceType, label_of
 from activitylog.services import Origin
-from customers.models import Customer
-from customers.views import account_context, get_customer_account, posted
+from customers import services as customer_services
+from customers.forms import ConfirmForm, SubscriptionStatusForm
+from customers.models import Customer, RoleAssignment, Subscription
+from customers.policies import can_manage_customers
+from customers.selectors import customers_found
+from customers.views import CUSTOMERS_PER_PAGE, get_customer, posted, require_manager
 from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
 from . import services
-from .forms import AccessReviewFilterForm, MarkReviewedForm, PurchasePermissionsForm
+from .forms import AccessReviewFilterForm, CustomerListForm, MarkReviewedForm, PurchasePermissionsForm
 from .models import PurchasePermission, Resource
-from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_review_access, readiness_of
+from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_change_purchase_permissions, can_review_access
+from .selectors import (
+    PurchasePermissionState,
+    customer_account,
+    permissions_that_would_stop,
+    readiness_of,
+    readiness_without,
+    with_permissions,
+    with_readiness,
+)
 from .services import set_purchase_permissions
+
+
+def get_customer_account(tenant_id: UUID) -> Customer:
+    """The customer with everything its Account page shows, in one query."""
+    customer = customer_account(tenant_id)
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def account_context(request: HttpRequest, customer: Customer) -> dict:
+    """For a customer from get_customer_account()."""
+    readiness = readiness_of(customer)
+    states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
+    return {
+        "customer": customer,
+        "section": "account",
+        "readiness": readiness,
+        "permission_states": states,
+        "can_change_permissions": can_change_purchase_permissions(request.user),
+        # Read-only roles see the missing steps as text: the pages that fix them would refuse them.
+        "can_fix_readiness": can_manage_customers(request.user),
+    }
+
+
+@require_GET
+def account(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    customer = get_customer_account(tenant_id)
+    return render(request, "customers/account.html", account_context(request, customer))
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,11 +80,12 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     context = account_context(request, customer)
     form = PurchasePermissionsForm(posted(request), states=context["permission_states"],
                                    ready=context["readiness"].ready)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and (form.is_valid() or not context["can_change_permissions"]):
         try:
+            # A read-only agent's POST is refused by the service, and logged, whatever it holds.
             changed = set_purchase_permissions(
-                actor=request.user, customer=customer, allowed=form.allowed(),
-                origin=Origin.from_request(request),
+                actor=request.user, customer=customer, origin=Origin.from_request(request),
+                allowed=form.allowed() if form.is_valid() else form.asked(),
             )
         except ValidationError as exc:
             for message in exc.messages:
@@ -67,7 +113,7 @@ def require_reviewer(request: HttpRequest) -> None:
 
 def reviewed_customers(form: AccessReviewFilterForm):
     """Every customer with a permission allowed, as the filters narrow them, in name order."""
-    customers = form.filter(Customer.objects.with_readiness())
+    customers = form.filter(with_readiness(Customer.objects.all()))
     return (customers.select_related("access_review__reviewed_by")
             .prefetch_related(Prefetch("purchase_permissions",
                                        queryset=PurchasePermission.objects.select_related("granted_by")
@@ -185,3 +231,102 @@ def _safe_query(query: str) -> str:
         if key in params:
             kept[key] = params[key]
     return f"?{kept.urlencode()}" if kept else ""
+
+
+# The customer list and the two writes that can make permissions stop working live here, beside the
+# Account page: they show readiness and purchase permissions, which the customers app does not know.
+
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerListForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    customers = with_permissions(with_readiness(customers_found(query)))
+    if form.is_valid():
+        customers = form.filter(customers)
+    page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for customer in page.object_list:
+        customer.permission_flags = [getattr(customer, f"allows_{resource}") for resource in Resource]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "customers/list.html", {
+        "form": form, "query": query, "page": page, "page_query": params.urlencode(),
+        "filtered": any(form.cleaned_data.get(f.name) for f in form.filters()) if form.is_valid() else False,
+        "resources": Resource,
+        "can_manage": can_manage_customers(request.user),
+    })
+
+
+def _confirmation(request, customer, *, title, intro, stops, submit, fields) -> HttpResponse:
+    """The step before a change that makes something stop working: says what, posts again confirmed."""
+    return render(request, "customers/confirm.html", {
+        "customer": customer, "section": "subscriptions", "title": title, "intro": intro, "stops": stops,
+        "submit_label": submit, "action": request.path, "fields": fields,
+        "cancel_url": reverse("customers:subscriptions", args=[customer.tenant_id]),
+    })
+
+
+@require_POST
+def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
+    customer = get_customer(tenant_id)
+    subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
+    form = SubscriptionStatusForm(request.POST)
+    if not form.is_valid():
+        require_manager(request, Action.UPDATE_SUBSCRIPTION, ResourceType.SUBSCRIPTION, customer)
+        messages.error(request, _("Choose whether to suspend or reactivate the subscription."))
+        return redirect("customers:subscriptions", customer.tenant_id)
+    status = form.cleaned_data["status"]
+    # Only those who may suspend are asked; anyone else's POST goes on to be refused and logged.
+    if (status == Subscription.Status.SUSPENDED and subscription.is_active
+            and can_manage_customers(request.user) and not form.cleaned_data["confirmed"]):
+        return _confirmation(
+            request, customer, title=_("Suspend %(name)s?") % {"name": subscription.friendly_name},
+            intro=_("The customer's Azure services on %(name)s stop until you reactivate it.")
+            % {"name": subscription.friendly_name},
+            stops=permissions_that_would_stop(
+                customer, readiness_without(customer, subscription=subscription)),
+            submit=_("Suspend"), fields={"status": status},
+        )
+    try:
+        changed = customer_services.set_subscription_status(
+            actor=request.user, subscription=subscription, status=status, origin=Origin.from_request(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if changed:
+            messages.success(request, _("%(name)s is now %(status)s.") % {
+                "name": subscription.friendly_name,
+                "status": subscription.get_status_display().lower()})
+    return redirect("customers:subscriptions", customer.tenant_id)
+
+
+@require_POST
+def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> HttpResponse:
+    customer = get_customer(tenant_id)
+    assignment = get_object_or_404(
+        RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
+        pk=assignment_id, subscription__customer=customer,
+    )
+    confirm = ConfirmForm(request.POST)
+    confirmed = confirm.is_valid() and confirm.cleaned_data["confirmed"]
+    if can_manage_customers(request.user) and not confirmed:
+        after = readiness_without(customer, assignment=assignment)
+        if after.has_azure_subscription and not after.has_owner:  # the last Owner on an active plan
+            names = {"user": assignment.customer_user.display_name, "role": assignment.get_role_display(),
+                     "subscription": assignment.subscription.friendly_name}
+            return _confirmation(
+                request, customer, title=_("Remove the last Owner?"),
+                intro=_("%(user)s is the last customer user with the Owner role on an active Azure "
+                        "subscription. Without an Owner, nobody at the customer can buy reservations or "
+                        "savings plans, or manage %(subscription)s.") % names,
+                stops=permissions_that_would_stop(customer, after),
+                submit=_("Remove the %(role)s role of %(user)s") % names, fields={},
+            )
+    if customer_services.remove_role(actor=request.user, assignment=assignment,
+                                     origin=Origin.from_request(request)):
+        messages.success(request, _("%(user)s no longer has the %(role)s role on %(subscription)s.")
+                         % {"user": assignment.customer_user.display_name,
+                            "role": assignment.get_role_display(),
+                            "subscription": assignment.subscription.friendly_name})
+    return redirect("customers:subscriptions", customer.tenant_id)

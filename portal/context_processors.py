@@ -7,15 +7,8 @@ TABS = {"customers": "customers", "permissions": "access_review", "activitylog":
 
 
 def portal(request: HttpRequest) -> dict:
-    from activitylog.policies import can_view_activity_log
-    from permissions.policies import can_review_access
-
-    user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
     match = getattr(request, "resolver_match", None)
     return {
         "nav": TABS.get(match.namespaces[0], "") if match and match.namespaces else "",
         "partner_name": settings.PARTNER_NAME,
-        "show_activity_log": signed_in and can_view_activity_log(user),
-        "show_access_review": signed_in and can_review_access(user),
     }

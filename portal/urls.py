@@ -3,8 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+import customers.urls
+import permissions.urls
+
 from . import views
 from .forms import SignInForm
+
+# One section of the site, served by two apps: customers (its list, subscriptions and users) and
+# permissions (the Account page, which shows the customer's readiness and purchase permissions).
+customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
@@ -12,13 +19,13 @@ urlpatterns = [
         redirect_authenticated_user=True, authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
-    path("customers/", include("customers.urls")),
+    path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
-    path("access-review/", include("permissions.urls")),
+    path("access-review/", include("permissions.review_urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),
     path("readyz", views.readyz, name="readyz"),
 ]
 
-handler403 = "portal.views.permission_denied"
+handler403 = "activitylog.views.permission_denied"

@@ -3,7 +3,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -47,17 +46,3 @@ def set_language(request: HttpRequest) -> HttpResponse:
         agent.save(update_fields=["language"])
     return response
 
-
-def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The 403 page: what was refused, and whether the refused attempt was recorded in the log.
-
-    Services log every refused write as Failed under the request's id; a page that is only refused
-    (a read-only role opening a form) leaves no entry, and the page says nothing it cannot back up.
-    """
-    from activitylog.models import ActivityLogEntry, Status
-
-    reason = exception.args[0] if getattr(exception, "args", None) and exception.args[0] else ""
-    request_id = getattr(request, "request_id", "")
-    recorded = bool(request_id) and ActivityLogEntry.objects.filter(
-        request_id=request_id, status=Status.FAILED).exists()
-    return render(request, "403.html", {"reason": reason, "recorded": recorded}, status=403)

@@ -2,21 +2,11 @@ import json
 
 from django import template
 from django.utils.html import format_html_join
-from django.utils.translation import gettext_lazy as _
 
 from activitylog import objects
+from activitylog.models import ResourceType
 
 register = template.Library()
-
-# What each stored resource_type code is called on the page; the code itself stays in the database
-# and the CSV export.
-RESOURCE_LABELS = {
-    "customer": _("Customer"),
-    "subscription": _("Subscription"),
-    "customer_user": _("Customer user"),
-    "role_assignment": _("Role assignment"),
-    "self_serve_policy": _("Customer purchase permission"),
-}
 
 
 @register.filter
@@ -27,8 +17,11 @@ def as_json(value) -> str:
 
 @register.filter
 def resource_label(code: str) -> str:
-    """The name of a resource type in the reader's language; an unknown code shows as it is."""
-    return RESOURCE_LABELS.get(code, code)
+    """The name of a resource type in the reader's language; an unknown code shows as it is.
+
+    The code itself stays in the database, the CSV export and the API.
+    """
+    return ResourceType(code).label if code in ResourceType.values else code
 
 
 @register.filter

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from activitylog import chain
 from activitylog.models import Action, ActivityLogEntry, Status
-from activitylog.services import record, refusal_messages, refusals_recorded
+from activitylog.services import audited, record, refusal_messages
 from customers.models import RoleAssignment
 from customers.services import add_customer, grant_role
 from permissions.models import Resource
@@ -100,8 +100,8 @@ def test_every_readiness_step_missing_is_kept_and_translated(auditor, admin_agen
 
 
 def test_plain_text_messages_keep_their_text(admin_agent, origin):
-    with pytest.raises(ValidationError), refusals_recorded(actor=admin_agent, origin=origin,
-                                                           action=Action.ADD_CUSTOMER):
+    refused = audited(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER)
+    with pytest.raises(ValidationError), refused:
         raise ValidationError("Not from our catalogue: %(n)s.", params={"n": 3})
 
     entry = ActivityLogEntry.objects.get()

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
-from activitylog.models import Action, ActivityLogEntry, Source, Status
-from activitylog.services import Origin, record, refusal_reason, refusals_recorded
+from activitylog.models import Action, ActivityLogEntry, ResourceType, Source, Status
+from activitylog.services import Origin, audited, record, refusal_reason
 from customers.models import Customer
 
 from ..factories import CustomerFactory
@@ -71,7 +71,7 @@ def test_origin_from_a_request_without_an_address_or_id_has_neither():
 def test_a_refusal_is_recorded_as_failed_and_raised_again(sales_agent, origin):
     customer = CustomerFactory()
 
-    with pytest.raises(PermissionDenied), refusals_recorded(
+    with pytest.raises(PermissionDenied), audited(
         actor=sales_agent, origin=origin, customer=customer, action=Action.CREATE_ORDER,
         resource_type="subscription", new_value={"offer": "azure_plan"},
     ):
@@ -86,8 +86,8 @@ def test_a_refusal_is_recorded_as_failed_and_raised_again(sales_agent, origin):
 
 
 def test_a_refusal_survives_the_rollback_of_the_work_it_refused(admin_agent, origin):
-    refusals = refusals_recorded(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER)
-    with pytest.raises(ValidationError), refusals, transaction.atomic():
+    refused = audited(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER)
+    with pytest.raises(ValidationError), refused:
         CustomerFactory(company_name="Half-made customer")
         raise ValidationError("The domain is taken.")
 
@@ -96,8 +96,8 @@ def test_a_refusal_survives_the_rollback_of_the_work_it_refused(admin_agent, ori
 
 
 def test_a_service_can_narrow_what_a_refusal_logs(admin_agent, origin):
-    with pytest.raises(ValidationError), refusals_recorded(actor=admin_agent, origin=origin) as attempt:
-        attempt.entries = [
+    with pytest.raises(ValidationError), audited(actor=admin_agent, origin=origin) as audit:
+        audit.refused = [
             {"action": Action.CREATE_PURCHASE_PERMISSION, "resource_id": "AzureReservedInstances"},
             {"action": Action.CREATE_PURCHASE_PERMISSION, "resource_id": "AzureSavingsPlan"},
         ]
@@ -111,10 +111,9 @@ def test_a_service_can_narrow_what_a_refusal_logs(admin_agent, origin):
 
 
 def test_success_and_other_errors_record_nothing(admin_agent, origin):
-    with refusals_recorded(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER):
+    with audited(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER):
         pass
-    with pytest.raises(ValueError), refusals_recorded(actor=admin_agent, origin=origin,
-                                                      action=Action.ADD_CUSTOMER):
+    with pytest.raises(ValueError), audited(actor=admin_agent, origin=origin, action=Action.ADD_CUSTOMER):
         raise ValueError("a bug, not a refusal")
 
     assert not ActivityLogEntry.objects.exists()
@@ -124,3 +123,39 @@ def test_a_refusal_without_a_message_still_gives_a_reason():
     assert refusal_reason(PermissionDenied()) == "Permission denied."
     assert refusal_reason(ValidationError({"domain": ["Taken."], "name": ["Required."]})) == (
         "Taken. Required.")
+
+
+def test_the_described_entry_is_recorded_completed_on_success(admin_agent, origin):
+    customer = CustomerFactory(company_name="Contoso Ltd")
+    with audited(actor=admin_agent, origin=origin, customer=customer, action=Action.CREATE_ORDER,
+                 resource_type=ResourceType.SUBSCRIPTION, new_value={"offer": "azure_plan"}) as audit:
+        audit.succeeded(resource_id="sub-1", new_value={"offer": "azure_plan", "status": "active"})
+
+    entry = ActivityLogEntry.objects.get()
+    assert (entry.action, entry.status, entry.customer) == (Action.CREATE_ORDER, Status.SUCCEEDED, customer)
+    assert (entry.resource_type, entry.resource_id) == ("subscription", "sub-1")
+    assert entry.new_value == {"offer": "azure_plan", "status": "active"}
+
+
+def test_a_write_inside_a_callers_transaction_fails_loudly_and_writes_nothing(sales_agent, origin):
+    """The service owns its transaction: inside someone else's, its refusal would roll back with it."""
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        CustomerFactory()
+        with audited(actor=sales_agent, origin=origin, action=Action.ADD_CUSTOMER):
+            raise PermissionDenied
+
+    assert not Customer.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_a_refusal_is_logged_even_when_the_refused_work_failed_half_way(sales_agent, origin):
+    with pytest.raises(PermissionDenied), audited(actor=sales_agent, origin=origin,
+                                                  action=Action.ADD_CUSTOMER) as audit:
+        CustomerFactory(company_name="Half-made customer")
+        audit.refused = [{"action": Action.ADD_CUSTOMER, "resource_type": ResourceType.CUSTOMER}]
+        raise PermissionDenied
+
+    assert not Customer.objects.exists()
+    entry = ActivityLogEntry.objects.get()
+    assert (entry.status, entry.resource_type, entry.failure_reason) == (
+        Status.FAILED, "customer", "Permission denied.")

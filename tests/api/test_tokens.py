@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import re
 from http import HTTPStatus
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from activitylog import chain
 from activitylog.models import Action, ActivityLogEntry, Source, Status
-from activitylog.services import Origin
+from activitylog.services import Origin, purge
 from api.models import ApiToken
 from api.services import issue_token, revoke_token
 from tests.factories import AgentFactory
@@ -112,9 +113,15 @@ def test_i_revoke_my_token_and_it_stops_working(signed_in, admin_agent, customer
 def test_i_cannot_revoke_someone_elses_token(signed_in, admin_agent, sales_agent):
     token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
     response = signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]))
-    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.status_code == HTTPStatus.FORBIDDEN
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_revoking_a_token_that_does_not_exist_gets_404(signed_in, admin_agent):
+    response = signed_in(admin_agent).post(reverse("api:token_revoke", args=[999]))
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert not ActivityLogEntry.objects.exists()
 
 
 def test_revoking_needs_a_post(signed_in, admin_agent):
@@ -236,11 +243,16 @@ def test_revoking_on_the_page_is_logged_once(signed_in, admin_agent):
     assert no_secret_in(entry, raw, token)
 
 
-def test_someone_elses_token_cannot_be_revoked_on_the_page_and_nothing_is_logged(signed_in, admin_agent,
-                                                                                sales_agent):
+def test_someone_elses_token_cannot_be_revoked_on_the_page_and_the_attempt_is_logged(signed_in, admin_agent,
+                                                                                   sales_agent):
     token, _raw = issue_token(actor=sales_agent, owner=sales_agent, name="theirs", origin=BY_TESTS)
-    signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]))
-    assert not ActivityLogEntry.objects.filter(action=Action.REVOKE_API_TOKEN).exists()
+    signed_in(admin_agent).post(reverse("api:token_revoke", args=[token.pk]), REMOTE_ADDR="198.51.100.4")
+    assert not ActivityLogEntry.objects.filter(action=Action.REVOKE_API_TOKEN,
+                                               status=Status.SUCCEEDED).exists()
+    entry = ActivityLogEntry.objects.get(action=Action.REVOKE_API_TOKEN)
+    assert (entry.status, entry.actor, entry.source, entry.resource_id, entry.client_ip) == (
+        Status.FAILED, admin_agent, Source.WEB, token.prefix, "198.51.100.4")
+    assert entry.failure_reason == "You can revoke only your own tokens."
 
 
 def test_the_service_logs_a_refused_revocation_as_failed(admin_agent, sales_agent):
@@ -289,3 +301,21 @@ def test_audit_records_name_the_token_operations_by_their_codes(signed_in, opera
     assert sorted((item["operationType"], item["resourceType"]) for item in response.json()["items"]) == [
         ("create_api_token", "api_token"), ("create_api_token", "api_token"),
         ("revoke_api_token", "api_token")]
+
+
+@pytest.mark.parametrize(("language", "token_label", "log_label"), [
+    ("en", "API token", "Activity log"),
+    ("id", "token API", "Log Aktivitas"),
+])
+def test_the_activity_log_names_token_and_purge_resources_in_the_readers_language(
+        signed_in, operator, admin_agent, language, token_label, log_label):
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="script", origin=BY_TESTS)
+    purge(retention_days=30)
+
+    response = signed_in(operator).get(reverse("activitylog:list"), HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+
+    resources = re.findall(r"<dd>([^<]*)(?:<span class=\"mono\">([^<]*)</span>)?</dd>", page)
+    assert (f"{token_label} ", token.prefix) in resources
+    assert (f"{log_label} ", "") in resources
+    assert not any(code in label for label, _id in resources for code in ("api_token", "activity_log"))

@@ -12,7 +12,7 @@ from customers.services import (
     remove_role,
     set_subscription_status,
 )
-from permissions.policies import purchase_readiness
+from permissions.selectors import purchase_readiness
 
 from ..activitylog import assert_from, reject_log_entries
 from ..factories import (

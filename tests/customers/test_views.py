@@ -370,6 +370,61 @@ def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(signed_in, non
     assert entry.failure_reason
 
 
+# The endpoints whose form a forged POST can fail to fill (remove role has no form).
+INVALID_POSTS = {
+    "add customer": {"company_name": "", "domain": "not a domain"},
+    "buy Azure plan": {"offer": "microsoft_365", "friendly_name": ""},
+    "suspend subscription": {"status": "deleted"},
+    "grant role": {"customer_user": "999999", "role": "god"},
+    "add user": {"user_principal_name": "nobody", "display_name": ""},
+}
+
+
+@pytest.mark.parametrize("write", list(INVALID_POSTS))
+def test_a_forged_post_with_invalid_data_is_refused_and_logged(signed_in, non_admin_agent, customer,
+                                                              write_requests, write):
+    url, _data, action = write_requests[write]
+    before = db_state()
+
+    response = signed_in(non_admin_agent).post(url, INVALID_POSTS[write])
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert db_state() == before
+    entry = ActivityLogEntry.objects.get()
+    assert (entry.action, entry.status, entry.actor_email) == (action, Status.FAILED, non_admin_agent.email)
+    assert entry.failure_reason == (
+        "Only Admin agents can add customers, buy subscriptions, add users or change roles.")
+    assert entry.customer == (None if write == "add customer" else customer)
+
+
+@pytest.mark.parametrize("write", list(INVALID_POSTS))
+def test_an_admins_invalid_post_is_a_form_error_and_logs_nothing(signed_in, admin_agent, write_requests,
+                                                                 write):
+    url, _data, _action = write_requests[write]
+    before = db_state()
+
+    response = signed_in(admin_agent).post(url, INVALID_POSTS[write])
+
+    assert response.status_code in (HTTPStatus.BAD_REQUEST, HTTPStatus.FOUND)
+    assert db_state() == before
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_with_atomic_requests_a_web_write_fails_loudly_rather_than_lose_its_refusal(
+        signed_in, sales_agent, write_requests, monkeypatch):
+    """A service owns its transaction; inside the request's, a refusal would roll back with it."""
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    url, data, _action = write_requests["add user"]
+    before = db_state()
+
+    with pytest.raises(RuntimeError, match="durable"):
+        signed_in(sales_agent).post(url, data)
+
+    assert db_state() == before
+
+
 @pytest.mark.parametrize("write", WRITES)
 def test_every_write_needs_a_csrf_token(admin_agent, write_requests, write):
     url, data, _action = write_requests[write]

@@ -10,8 +10,9 @@ from activitylog.models import ActivityLogEntry
 from activitylog.policies import can_view_activity_log
 from customers.models import Customer, RoleAssignment, Subscription
 from customers.policies import can_manage_customers
-from permissions.models import Resource, customer_account
-from permissions.policies import can_change_purchase_permissions, purchase_readiness, readiness_of
+from permissions.models import Resource
+from permissions.policies import can_change_purchase_permissions
+from permissions.selectors import customer_account, purchase_readiness, readiness_of
 from permissions.services import set_purchase_permissions
 from portal.models import Agent
 
@@ -134,7 +135,7 @@ def test_a_customer_that_is_not_ready_is_told_what_is_missing(make_customer, has
 ])
 def test_the_account_page_query_agrees_with_the_services_on_readiness(make_customer, has_azure,
                                                                       has_owner):
-    # The Account page reads readiness from its own hand-written query; the services from the ORM.
+    # One definition of readiness, in two queries: the Account page's and the service's under its lock.
     customer = make_customer()
 
     shown = readiness_of(customer_account(customer.tenant_id))

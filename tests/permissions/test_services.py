@@ -6,7 +6,15 @@ from activitylog.models import Action, ActivityLogEntry, Status
 from customers.models import RoleAssignment, Subscription
 from customers.services import remove_role
 from permissions.models import PurchasePermission, Resource
-from permissions.services import set_purchase_permission, set_purchase_permissions
+from permissions.selectors import permission_set
+from permissions.services import (
+    Expected,
+    NoPolicy,
+    PolicyChanged,
+    PolicyExists,
+    set_purchase_permission,
+    set_purchase_permissions,
+)
 
 from ..activitylog import assert_from, reject_log_entries
 from ..factories import (
@@ -386,4 +394,68 @@ def test_when_the_second_log_entry_fails_the_first_change_is_undone_too(admin_ag
                                  allowed={RESERVATIONS: True, SAVINGS_PLAN: True})
 
     assert not PurchasePermission.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+# What a caller expected (the API's etag), checked under the service's lock before the role check.
+
+
+def test_a_stale_version_changes_and_logs_nothing_for_any_role(any_agent, customer, origin):
+    PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
+    stale = permission_set(customer).version
+    PurchasePermission.objects.filter(customer=customer).delete()
+    PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
+
+    with pytest.raises(PolicyChanged):
+        set_purchase_permissions(actor=any_agent, customer=customer, origin=origin,
+                                 allowed={RESERVATIONS: False}, expected=Expected(exists=True, version=stale))
+
+    assert allowed_resources(customer) == {RESERVATIONS}
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_the_current_version_lets_the_change_through(admin_agent, customer, origin):
+    PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
+    current = permission_set(customer).version
+
+    changed = set_purchase_permissions(actor=admin_agent, customer=customer, origin=origin,
+                                       allowed={RESERVATIONS: False, SAVINGS_PLAN: True},
+                                       expected=Expected(exists=True, version=current))
+
+    assert set(changed) == {RESERVATIONS, SAVINGS_PLAN}
+    assert permission_set(customer).version != current
+
+
+@pytest.mark.parametrize(("expected", "error"), [
+    (Expected(exists=True), NoPolicy),
+    (Expected(exists=True, version="anything"), NoPolicy),
+], ids=["missing", "missing_with_version"])
+def test_expecting_permissions_that_are_not_there_is_no_refusal(non_admin_agent, customer, origin, expected,
+                                                                 error):
+    with pytest.raises(error):
+        set_purchase_permissions(actor=non_admin_agent, customer=customer, origin=origin,
+                                 allowed={RESERVATIONS: True}, expected=expected)
+
+    assert allowed_resources(customer) == set()
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_expecting_no_permission_where_there_is_one_is_no_refusal(admin_agent, customer, origin):
+    PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
+
+    with pytest.raises(PolicyExists):
+        set_purchase_permissions(actor=admin_agent, customer=customer, origin=origin,
+                                 allowed={SAVINGS_PLAN: True}, expected=Expected(exists=False))
+
+    assert allowed_resources(customer) == {RESERVATIONS}
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_a_service_called_inside_a_callers_transaction_fails_loudly(sales_agent, customer, origin):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        allow(sales_agent, customer, RESERVATIONS, origin)
+
+    assert allowed_resources(customer) == set()
     assert not ActivityLogEntry.objects.exists()

@@ -189,6 +189,28 @@ def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(signed_in, non
             Action.CREATE_PURCHASE_PERMISSION, Status.FAILED, non_admin_agent.email)
 
 
+@pytest.mark.parametrize("data", [
+    {RESERVATIONS: "maybe", SAVINGS_PLAN: "deny"},
+    {RESERVATIONS: "allow"},
+    {},
+    {RESERVATIONS: "allow\x00", SAVINGS_PLAN: "allow"},
+])
+def test_a_forged_post_with_invalid_data_is_refused_and_logged(signed_in, non_admin_agent, customer, data):
+    response = signed_in(non_admin_agent).post(edit_url(customer), data)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert allowed(customer) == set()
+    entries = ActivityLogEntry.objects.all()
+    assert entries.exists()
+    for entry in entries:
+        assert (entry.action, entry.status, entry.actor_email, entry.customer) == (
+            Action.CREATE_PURCHASE_PERMISSION, Status.FAILED, non_admin_agent.email, customer)
+        assert entry.failure_reason == "Only Admin agents can change customer purchase permissions."
+    # Anything but "Don't allow" counts as asking to allow.
+    asked = {resource for resource in (RESERVATIONS, SAVINGS_PLAN) if data.get(resource) != "deny"}
+    assert set(entries.values_list("resource_id", flat=True)) == asked
+
+
 def test_a_forged_post_to_turn_a_permission_off_is_refused(signed_in, non_admin_agent, customer):
     PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
 
