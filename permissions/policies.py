@@ -41,6 +41,9 @@ class Readiness:
     has_azure_subscription: bool
     has_owner: bool
     tenant_id: str
+    # For the advice only: a suspended Azure plan (reactivate it, do not buy another), and an Owner on it.
+    has_suspended_azure: bool = False
+    has_owner_on_suspended: bool = False
 
     @property
     def ready(self) -> bool:
@@ -49,6 +52,8 @@ class Readiness:
     @cached_property
     def steps(self) -> list[ReadinessStep]:
         subscriptions = reverse("customers:subscriptions", args=[self.tenant_id])
+        if not self.has_azure_subscription and self.has_suspended_azure:
+            return self._suspended_steps(subscriptions)
         return [
             ReadinessStep(
                 done=self.has_azure_subscription,
@@ -69,6 +74,32 @@ class Readiness:
                 ),
                 fix_url=subscriptions,
                 fix_label=_("Grant the Owner role"),
+            ),
+        ]
+
+    def _suspended_steps(self, subscriptions: str) -> list[ReadinessStep]:
+        """The customer's Azure plan is suspended: the fix is to reactivate it, not to buy a duplicate."""
+        reactivate = _("Reactivate the Azure plan")
+        return [
+            ReadinessStep(
+                done=False,
+                label=_("An active Azure plan or Azure Global subscription: the customer's Azure plan is "
+                        "suspended"),
+                missing=_("The customer's Azure plan is suspended. Reactivate it on its Subscriptions page; "
+                          "buying another one would make a duplicate."),
+                fix_url=subscriptions, fix_label=reactivate,
+            ),
+            ReadinessStep(
+                done=False,
+                label=_("A customer user with the Owner role: the Owner holds it on the suspended Azure plan")
+                if self.has_owner_on_suspended
+                else _("A customer user with the Owner role on that subscription"),
+                missing=_("The Owner holds the role on the suspended Azure plan: reactivating the plan "
+                          "restores it.") if self.has_owner_on_suspended else _(
+                    "No customer user holds the Owner role on an active Azure subscription. "
+                    "Grant the Owner role on its Subscriptions page first."),
+                fix_url=subscriptions,
+                fix_label=reactivate if self.has_owner_on_suspended else _("Grant the Owner role"),
             ),
         ]
 

@@ -36,31 +36,39 @@ def _readiness_tests(customer_id: str) -> tuple[list[str], list[list]]:
     (an SQL column reference), as two EXISTS tests and their parameters."""
     subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
     usable = f"s.customer_id = {customer_id} AND s.offer IN (%s, %s) AND s.status = %s"
-    usable_params = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
+    owner_on = (f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
+                f" WHERE {usable} AND r.role = %s)")
     tests = [
         f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable})",  # noqa: S608
-        f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
-        f" WHERE {usable} AND r.role = %s)",
+        owner_on,
+        # Not part of the rule, but of the advice: a suspended plan is reactivated, not bought again.
+        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable})",  # noqa: S608
+        owner_on,
     ]
-    return tests, [usable_params, [*usable_params, RoleAssignment.Role.OWNER]]
+    active = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
+    suspended = [*Subscription.AZURE_OFFERS, Subscription.Status.SUSPENDED]
+    owner = RoleAssignment.Role.OWNER
+    return tests, [active, [*active, owner], suspended, [*suspended, owner]]
 
 
 def _readiness_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
     """The readiness rule as two columns of the customer row aliased c."""
     tests, params = _readiness_tests("c.id")
-    columns = [f"{tests[0]} AS {q('has_azure_subscription')}", f"{tests[1]} AS {q('has_owner')}"]
-    return columns, [*params[0], *params[1]]
+    columns = [f"{test} AS {q(name)}" for test, name in zip(tests, READINESS_COLUMNS, strict=True)]
+    return columns, [value for test_params in params for value in test_params]
+
+
+READINESS_COLUMNS = ("has_azure_subscription", "has_owner", "has_suspended_azure", "has_owner_on_suspended")
 
 
 def with_readiness(customers):
     """Customers annotated has_azure_subscription and has_owner by the same rule, for lists and filters."""
     q = connections[customers.db].ops.quote_name
     tests, params = _readiness_tests(f"{q(Customer._meta.db_table)}.{q('id')}")
-    return customers.annotate(
-        # Table and column names from the models only; values are parameters.
-        has_azure_subscription=RawSQL(tests[0], params[0], output_field=BooleanField()),  # noqa: S611
-        has_owner=RawSQL(tests[1], params[1], output_field=BooleanField()),  # noqa: S611
-    )
+    # Table and column names from the models only; values are parameters.
+    return customers.annotate(**{
+        name: RawSQL(test, test_params, output_field=BooleanField())  # noqa: S611
+        for name, test, test_params in zip(READINESS_COLUMNS, tests, params, strict=True)})
 
 
 def ready_customers() -> Q:
@@ -144,8 +152,8 @@ def purchase_readiness(customer: Customer) -> Readiness:
     sql, params = _statement(_readiness_sql, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, customer.pk])
-        has_azure, has_owner = cursor.fetchone()
-    return Readiness(has_azure_subscription=bool(has_azure), has_owner=bool(has_owner),
+        row = cursor.fetchone()
+    return Readiness(**{name: bool(value) for name, value in zip(READINESS_COLUMNS, row, strict=True)},
                      tenant_id=str(customer.tenant_id))
 
 
@@ -163,8 +171,8 @@ def customer_account(tenant_id) -> Customer | None:
 def _account_row(customer: Customer) -> None:
     """Raw columns come back as the driver gives them (SQLite: 0/1, and times as text or as naive
     datetimes in UTC); callers get booleans and aware datetimes on every database."""
-    customer.has_azure_subscription = bool(customer.has_azure_subscription)
-    customer.has_owner = bool(customer.has_owner)
+    for name in READINESS_COLUMNS:
+        setattr(customer, name, bool(getattr(customer, name)))
     for resource in Resource:
         setattr(customer, f"allows_{resource}", bool(getattr(customer, f"allows_{resource}")))
         changed_at = getattr(customer, f"last_changed_at_{resource}")
@@ -177,8 +185,8 @@ def _account_row(customer: Customer) -> None:
 
 def readiness_of(customer: Customer) -> Readiness:
     """Readiness from a customer fetched through ``customer_account()``."""
-    return Readiness(has_azure_subscription=customer.has_azure_subscription,
-                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id))
+    return Readiness(**{name: bool(getattr(customer, name)) for name in READINESS_COLUMNS},
+                     tenant_id=str(customer.tenant_id))
 
 
 class LastChange(NamedTuple):

@@ -46,7 +46,7 @@ def test_admin_agents_and_operators_see_every_customer_with_a_permission(signed_
     assert names(response) == ["Contoso Ltd", "Tailspin Toys"]  # not Fabrikam: nothing allowed
     page = response.content.decode()
     assert "since" in page and "admin@partner.example" in page
-    assert "Not ready" in page and "no active Azure plan" in page
+    assert "Not ready" in page and "Azure plan is suspended" in page
     assert "Never" in page
 
 

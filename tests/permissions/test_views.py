@@ -318,7 +318,8 @@ def test_a_suspended_azure_plan_does_not_make_a_customer_ready(signed_in, admin_
     response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert NO_AZURE_PLAN in response.content.decode()
+    # The refusal says what to do: reactivate the suspended plan, not buy another.
+    assert "Azure plan is suspended. Reactivate it on its Subscriptions page" in response.content.decode()
     assert allowed(customer) == set()
 
 
