@@ -25,40 +25,94 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from activitylog.models import ActivityLogEntry, ResourceType, Status
-from customers.models import Customer, RoleAssignment, Subscription
+from customers.models import ACTIVE, AzureSubscription, Customer, CustomerUser, RoleAssignment, Subscription
 
 from .models import PurchasePermission, Resource
 from .policies import Readiness
 
 
-def _readiness_tests(customer_id: str) -> tuple[list[str], list[list]]:
-    """The readiness rule: has_azure_subscription and has_owner, for the customer whose id is customer_id
-    (an SQL column reference), as two EXISTS tests and their parameters."""
+def _usable(customer_id: str, status: str = Subscription.Status.ACTIVE) -> tuple[str, list]:
+    """An Azure plan or Azure Global subscription of the customer whose id is customer_id (an SQL column
+    reference), in that status, as the subscription row aliased s."""
+    return (f"s.customer_id = {customer_id} AND s.offer IN (%s, %s) AND s.status = %s",
+            [*Subscription.AZURE_OFFERS, status])
+
+
+def _owners(customer_id: str) -> tuple[str, list]:
+    """The Owner assignments that make a customer ready: the customer's own User or Group (never the
+    partner's ForeignGroup or a service principal) holding Owner on an active Azure subscription (or,
+    typed in here, on the subscription itself) of an active Azure plan or Azure Global subscription."""
     subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
-    usable = f"s.customer_id = {customer_id} AND s.offer IN (%s, %s) AND s.status = %s"
-    owner_on = (f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
-                f" WHERE {usable} AND r.role = %s)")
+    azure, user = AzureSubscription._meta.db_table, CustomerUser._meta.db_table
+    usable, usable_params = _usable(customer_id)
+    clause = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
+              f" LEFT JOIN {azure} a ON a.id = r.azure_subscription_id"
+              f" LEFT JOIN {user} u ON u.id = r.customer_user_id"
+              f" WHERE {usable} AND r.role = %s AND r.principal_type IN (%s, %s)"
+              f" AND (r.azure_subscription_id IS NULL OR a.status = %s)")
+    return clause, [*usable_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS, ACTIVE]
+
+
+def _owners_on_suspended(customer_id: str) -> tuple[str, list]:
+    """For the advice only: the customer's own User or Group holding Owner on a suspended Azure plan (on
+    one of its Azure subscriptions, whatever their state, or typed in on the plan itself): reactivating
+    the plan restores them."""
+    subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
+    suspended, suspended_params = _usable(customer_id, Subscription.Status.SUSPENDED)
+    clause = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
+              f" WHERE {suspended} AND r.role = %s AND r.principal_type IN (%s, %s)")
+    return clause, [*suspended_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS]
+
+
+def _readiness_tests(customer_id: str) -> tuple[list[str], list[list]]:
+    """The readiness rule (has_azure_subscription and has_owner) and the advice's two facts
+    (has_suspended_azure, has_owner_on_suspended), for the customer whose id is customer_id (an SQL
+    column reference), as four EXISTS tests and their parameters."""
+    subscription = Subscription._meta.db_table
+    usable, usable_params = _usable(customer_id)
+    owners, owner_params = _owners(customer_id)
+    suspended, suspended_params = _usable(customer_id, Subscription.Status.SUSPENDED)
+    owners_on_suspended, suspended_owner_params = _owners_on_suspended(customer_id)
     tests = [
         f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable})",  # noqa: S608
-        owner_on,
+        f"EXISTS (SELECT 1 {owners})",
         # Not part of the rule, but of the advice: a suspended plan is reactivated, not bought again.
-        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable})",  # noqa: S608
-        owner_on,
+        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {suspended})",  # noqa: S608
+        f"EXISTS (SELECT 1 {owners_on_suspended})",
     ]
-    active = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
-    suspended = [*Subscription.AZURE_OFFERS, Subscription.Status.SUSPENDED]
-    owner = RoleAssignment.Role.OWNER
-    return tests, [active, [*active, owner], suspended, [*suspended, owner]]
+    return tests, [usable_params, owner_params, suspended_params, suspended_owner_params]
 
 
 def _readiness_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
-    """The readiness rule as two columns of the customer row aliased c."""
+    """The readiness rule and the advice's facts as columns of the customer row aliased c."""
     tests, params = _readiness_tests("c.id")
     columns = [f"{test} AS {q(name)}" for test, name in zip(tests, READINESS_COLUMNS, strict=True)]
     return columns, [value for test_params in params for value in test_params]
 
 
 READINESS_COLUMNS = ("has_azure_subscription", "has_owner", "has_suspended_azure", "has_owner_on_suspended")
+
+
+def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
+    """What the Account page's checklist names: the usable subscription, and the first Owner (as the
+    rule counts them) with the Azure subscription they hold it on."""
+    subscription, azure = Subscription._meta.db_table, AzureSubscription._meta.db_table
+    usable, usable_params = _usable("c.id")
+    owners, owner_params = _owners("c.id")
+    first = " ORDER BY r.principal_type DESC, r.id LIMIT 1"
+    columns = [
+        # Where an Owner is granted: the first active Azure subscription of a usable one.
+        f"(SELECT a.azure_subscription_id FROM {azure} a JOIN {subscription} s ON s.id = a.subscription_id"  # noqa: S608
+        f" WHERE {usable} AND a.status = %s ORDER BY a.id LIMIT 1) AS {q('usable_azure_subscription_id')}",
+        f"(SELECT s.friendly_name FROM {subscription} s WHERE {usable} ORDER BY s.id LIMIT 1)"  # noqa: S608
+        f" AS {q('usable_subscription_name')}",
+        f"(SELECT COALESCE(u.display_name, r.principal_name) {owners}{first}) AS {q('owner_name')}",
+        f"(SELECT COALESCE(u.user_principal_name, r.principal_sign_in_name) {owners}{first})"
+        f" AS {q('owner_sign_in_name')}",
+        f"(SELECT COALESCE(a.friendly_name, s.friendly_name) {owners}{first})"
+        f" AS {q('owner_subscription_name')}",
+    ]
+    return columns, [*usable_params, ACTIVE, *usable_params, *owner_params, *owner_params, *owner_params]
 
 
 def with_readiness(customers):
@@ -93,7 +147,11 @@ def readiness_without(customer: Customer, *, subscription: Subscription | None =
                                          status=Subscription.Status.ACTIVE)
     if subscription is not None:
         usable = usable.exclude(pk=subscription.pk)
-    owners = RoleAssignment.objects.filter(role=RoleAssignment.Role.OWNER, subscription__in=usable)
+    # The same Owners as _owners(): the customer's own User or Group, on an active Azure subscription.
+    owners = RoleAssignment.objects.filter(
+        Q(azure_subscription__isnull=True) | Q(azure_subscription__status=ACTIVE),
+        role=RoleAssignment.Role.OWNER, principal_type__in=RoleAssignment.CUSTOMER_PRINCIPALS,
+        subscription__in=usable)
     if assignment is not None:
         owners = owners.exclude(pk=assignment.pk)
     return Readiness(has_azure_subscription=usable.exists(), has_owner=owners.exists(),
@@ -118,6 +176,8 @@ def _account_sql(connection) -> tuple[str, list]:
     q = connection.ops.quote_name
     permission, log = PurchasePermission._meta.db_table, ActivityLogEntry._meta.db_table
     columns, params = _readiness_columns(q)
+    naming, naming_params = _naming_columns(q)
+    columns, params = [*columns, *naming], [*params, *naming_params]
     for resource in Resource:
         last_change = (
             f"FROM {log} e WHERE e.customer_id = c.id AND e.resource_type = %s AND e.resource_id = %s"
@@ -184,9 +244,21 @@ def _account_row(customer: Customer) -> None:
 
 
 def readiness_of(customer: Customer) -> Readiness:
-    """Readiness from a customer fetched through ``customer_account()``."""
+    """Readiness from a customer fetched through ``customer_account()``, with what the checklist names."""
     return Readiness(**{name: bool(getattr(customer, name)) for name in READINESS_COLUMNS},
-                     tenant_id=str(customer.tenant_id))
+                     tenant_id=str(customer.tenant_id),
+                     subscription_name=getattr(customer, "usable_subscription_name", None),
+                     owner_name=getattr(customer, "owner_name", None),
+                     owner_sign_in_name=getattr(customer, "owner_sign_in_name", None),
+                     owner_subscription_name=getattr(customer, "owner_subscription_name", None),
+                     azure_subscription_id=_uuid_text(
+                         getattr(customer, "usable_azure_subscription_id", None)),
+                     synced=customer.synced_at is not None)
+
+
+def _uuid_text(value) -> str:
+    """A UUID column as the drivers give it (PostgreSQL: UUID, SQLite: 32 hex digits), as text."""
+    return str(uuid.UUID(str(value))) if value else ""
 
 
 class LastChange(NamedTuple):

@@ -64,6 +64,8 @@ def account_context(request: HttpRequest, customer: Customer) -> dict:
         "can_change_permissions": can_change_purchase_permissions(request.user),
         # Read-only roles see the missing steps as text: the pages that fix them would refuse them.
         "can_fix_readiness": can_manage_customers(request.user),
+        # Sync now (the Microsoft connection's form, by URL name): Admin agents, as every customer write.
+        "can_sync": can_manage_customers(request.user),
     }
 
 
@@ -307,6 +309,8 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
     assignment = get_object_or_404(
         RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
         pk=assignment_id, subscription__customer=customer,
+        # One brought in from Azure is removed in Azure (the next sync removes it here).
+        azure_subscription__isnull=True,
     )
     confirm = ConfirmForm(request.POST)
     confirmed = confirm.is_valid() and confirm.cleaned_data["confirmed"]

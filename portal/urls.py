@@ -22,6 +22,7 @@ urlpatterns = [
     path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
     path("access-review/", include("permissions.review_urls")),
+    path("microsoft/", include("microsoft.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),

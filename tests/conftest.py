@@ -8,6 +8,9 @@ from portal.models import Agent
 
 from .factories import AgentFactory, CustomerFactory, ready_customer
 
+# The Microsoft simulator's fixtures: `simulator` (reset for each test) and `simulator_process`.
+pytest_plugins = ["simulator.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0002_domain_lowercase'),
-        ('permissions', '0001_initial'),
+        ('customers', '0003_microsoft_mirror'),
+        ('permissions', '0002_adopted_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
