@@ -9,10 +9,13 @@ SIMULATOR_PORT ?= 8001
 
 .PHONY: run test check bench clean messages
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	@# axe-core for the browser tests' accessibility checks (package-lock.json); the portal needs no Node.
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	  else echo "No npm: the browser tests' accessibility checks will skip (and fail under CI=true)."; fi
 	@touch $@
 
 # A password for the demo sign-ins, made once and kept (untracked) so that reruns print it again.

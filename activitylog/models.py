@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import chain
@@ -17,6 +17,10 @@ class Action(models.TextChoices):
     DELETE_PURCHASE_PERMISSION = (
         "delete_customer_purchase_permissions",
         _("Delete Customer Purchase Permissions"),
+    )
+    REVIEW_PURCHASE_PERMISSION = (
+        "review_customer_purchase_permissions",
+        _("Review Customer Purchase Permissions"),
     )
     ADD_CUSTOMER = "add_customer", _("Add Customer")
     UPDATE_CUSTOMER = "update_customer", _("Update Customer")
@@ -59,6 +63,22 @@ class Source(models.TextChoices):
     SYSTEM = "system", _("System")
     # Brought in from Partner Center, Azure or Microsoft Graph by the Microsoft sync.
     MICROSOFT = "microsoft", _("Microsoft")
+
+
+_LABELS: dict[tuple[type, str], dict[str, str]] = {}
+
+
+def label_of(choices: type[models.TextChoices], code: str) -> str:
+    """A choice's display name in the active language, from a table built once per language.
+
+    Django's get_FOO_display() hashes every lazy label of the field's choices on each call, which made
+    the choice names the larger part of rendering a 50-row log page.
+    """
+    key = (choices, get_language() or "")
+    table = _LABELS.get(key)
+    if table is None:
+        table = _LABELS[key] = {value: str(label) for value, label in choices.choices}
+    return table.get(code, code)
 
 
 class ResourceType(models.TextChoices):
@@ -189,6 +209,15 @@ class ActivityLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Activity log entries cannot be deleted.")
+
+    def get_action_display(self) -> str:
+        return label_of(Action, self.action)
+
+    def get_status_display(self) -> str:
+        return label_of(Status, self.status)
+
+    def get_source_display(self) -> str:
+        return label_of(Source, self.source)
 
     @property
     def succeeded(self) -> bool:

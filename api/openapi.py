@@ -227,7 +227,8 @@ def document(request: HttpRequest | None = None) -> dict:
     etag = {"ETag": {"description": _("The policy's etag, for If-Match"), "schema": {"type": "string"},
                      "required": True}}
     seek = _param(CONTINUATION, "header", _("The continuationToken of the previous page."))
-    policy_tag, audit_tag, customers_tag = _("Self-serve policies"), _("Audit records"), _("Customers")
+    policy_tag = _("Self-serve policies (customer purchase permissions)")
+    audit_tag, customers_tag = _("Audit records"), _("Customers")
     paths = {
         "/v1/SelfServePolicy": {
             "get": _operation(

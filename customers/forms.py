@@ -34,7 +34,13 @@ class AzurePlanForm(forms.Form):
                                     initial=_("Azure plan"))
 
 
-class SubscriptionStatusForm(forms.Form):
+class ConfirmForm(forms.Form):
+    """Set by the confirmation step's button; a POST without it only shows that step."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class SubscriptionStatusForm(ConfirmForm):
     status = forms.ChoiceField(
         choices=[(Subscription.Status.ACTIVE, _("Reactivate")),
                  (Subscription.Status.SUSPENDED, _("Suspend"))]

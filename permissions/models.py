@@ -67,3 +67,24 @@ class PartnerCenterPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {', '.join(self.permissions) or '-'}"
+
+
+class AccessReview(models.Model):
+    """When an Operator or Admin agent last signed off a customer's allowed purchase permissions."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.PROTECT, related_name="access_review"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at (UTC)"))
+
+    class Meta:
+        verbose_name = _("access review")
+        verbose_name_plural = _("access reviews")
+        indexes = [models.Index(fields=["reviewed_at"], name="access_review_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.reviewed_at:%Y-%m-%d %H:%M} ({self.reviewed_by})"

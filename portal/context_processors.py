@@ -5,7 +5,7 @@ from .policies import can_manage_agents
 
 # The top bar's tab for each URL namespace: every page about a customer, whichever app serves it, is
 # under Customers. A view may still name its tab itself ("nav" in its context).
-TABS = {"customers": "customers", "permissions": "customers", "activitylog": "activitylog", "api": "api",
+TABS = {"customers": "customers", "permissions": "access_review", "activitylog": "activitylog", "api": "api",
         "agents": "agents",
         "microsoft": "microsoft"}
 

@@ -193,6 +193,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
                 "activitylog.context_processors.activity_log",
+                "permissions.context_processors.access_review",
                 "microsoft.context_processors.microsoft",
             ],
         },

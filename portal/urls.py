@@ -44,9 +44,12 @@ urlpatterns = [
     path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
     path("agents/", include("agents.urls")),
+    path("access-review/", include("permissions.review_urls")),
     path("microsoft/", include("microsoft.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),
     path("readyz", views.readyz, name="readyz"),
 ]
+
+handler403 = "activitylog.views.permission_denied"
