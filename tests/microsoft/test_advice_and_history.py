@@ -33,6 +33,8 @@ def test_a_synced_suspended_plan_whose_azure_subscription_has_a_customer_owner_i
     assert "the Owner holds it on the suspended Azure plan" in page
     assert ">Buy it in Partner Center</a>" not in page
     assert "Grant Owner in the Azure portal" not in page
+    assert "Reactivate it in Partner Center; buying another one would make a duplicate." in (
+        readiness_of(customer_account(customer.tenant_id)).missing_steps[0].missing)
 
 
 def test_only_the_partners_foreign_group_on_a_suspended_plan_is_no_owner_to_restore(microsoft):
