@@ -39,7 +39,7 @@ def _role_assignment(resource_id: str, value: dict) -> str:
         "role": RoleAssignment.Role(value["role"]).label,
         "user": principal,
         "subscription": (value.get("friendly_name") or value.get("subscription_id")
-                         or value["azure_subscription_id"]),
+                         or value.get("azure_subscription_name") or value["azure_subscription_id"]),
     }
 
 
@@ -61,6 +61,7 @@ name_fields(
     subscription_id=_("Subscription ID"),
     # Synchronised from Partner Center and Azure.
     relationship=_("Relationship"), azure_subscription_id=_("Azure subscription ID"),
+    azure_subscription_name=_("Azure subscription"),
     role_definition_id=_("Role definition ID"), principal_id=_("Principal ID"),
     principal_type=_("Principal type"), principal_name=_("Principal name"),
     principal_sign_in_name=_("Principal sign-in name"),

@@ -68,12 +68,14 @@ class AssignmentData:
     principal_name: str = ""
     principal_sign_in_name: str = ""
 
-    def value(self, azure_subscription_id) -> dict:
+    def value(self, azure: AzureSubscription) -> dict:
+        """As the log keeps it: with the Azure subscription's name, so that the entry reads in words."""
         return {"role": RoleAssignment.role_of(self.role_definition_id),
                 "role_definition_id": self.role_definition_id, "principal_id": self.principal_id,
                 "principal_type": self.principal_type, "principal_name": self.principal_name,
                 "principal_sign_in_name": self.principal_sign_in_name,
-                "azure_subscription_id": str(azure_subscription_id)}
+                "azure_subscription_id": str(azure.azure_subscription_id),
+                "azure_subscription_name": azure.friendly_name}
 
 
 @dataclass
@@ -455,7 +457,8 @@ def _assignment_value(assignment: RoleAssignment) -> dict:
             "principal_id": assignment.principal_id, "principal_type": assignment.principal_type,
             "principal_name": assignment.principal_name,
             "principal_sign_in_name": assignment.principal_sign_in_name,
-            "azure_subscription_id": str(assignment.azure_subscription.azure_subscription_id)}
+            "azure_subscription_id": str(assignment.azure_subscription.azure_subscription_id),
+            "azure_subscription_name": assignment.azure_subscription.friendly_name}
 
 
 def _apply_assignment(customer, subscription, azure, data: AssignmentData, assignment, writer) -> int:
@@ -468,7 +471,7 @@ def _apply_assignment(customer, subscription, azure, data: AssignmentData, assig
                                       assignment_name=data.name, **wanted)
         writer.log(customer, action=Action.CREATE_ROLE_ASSIGNMENT, kind="role_assignments",
                    change="added", resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=data.name,
-                   new=data.value(azure.azure_subscription_id), performer=AZURE_PERFORMER)
+                   new=data.value(azure), performer=AZURE_PERFORMER)
         return 1
     old, new = _changes(assignment, wanted)
     if assignment.subscription_id != subscription.pk:

@@ -116,8 +116,10 @@ class Readiness:
                 done=False,
                 label=_("An active Azure plan or Azure Global subscription: the customer's Azure plan is "
                         "suspended"),
-                missing=_("The customer's Azure plan is suspended. Reactivate it on its Subscriptions page; "
-                          "buying another one would make a duplicate."),
+                missing=_("The customer's Azure plan is suspended. Reactivate it in Partner Center; "
+                          "buying another one would make a duplicate.") if self.synced else _(
+                    "The customer's Azure plan is suspended. Reactivate it on its Subscriptions page; "
+                    "buying another one would make a duplicate."),
                 fix_url=reactivate_url, fix_label=reactivate,
             ),
             ReadinessStep(

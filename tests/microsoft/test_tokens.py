@@ -1,4 +1,5 @@
 import jwt
+
 from microsoft.client import PARTNER_CENTER, Stats, new_session
 from microsoft.scenario import CustomerBuilder
 from microsoft.tokens import Tokens
