@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from . import generate as generator
 from . import customer_portal, identity, tokens
+from . import generate as generator
 from .store import merge_settings
 from .web import HttpError, Request, Response, Router, dispatch, empty_response, json_response
 
@@ -233,5 +233,5 @@ def mint_token(sim, req: Request) -> Response:
 
 @router.route("POST", "/customers/(?P<tenant>[^/]+)/purchases")
 def customer_purchase(sim, req: Request, tenant: str) -> Response:
-    """The customer's side: a customer user buys a reservation or a savings plan (simulator/customer_portal.py)."""
+    """The customer's side: a customer user buys a reservation or a savings plan (customer_portal.py)."""
     return customer_portal.purchase(sim, req, tenant)

@@ -76,7 +76,8 @@ def _buyer(customer: dict, given: str) -> dict:
     for user in customer.get("users", []):
         if given.lower() in (str(user.get("id", "")).lower(), str(user.get("userPrincipalName", "")).lower()):
             return user
-    raise arm_error(401, "InvalidAuthenticationToken", f"'{given}' is not a user of this customer's directory.")
+    raise arm_error(401, "InvalidAuthenticationToken",
+                    f"'{given}' is not a user of this customer's directory.")
 
 
 def _azure_subscription(customer: dict, subscription_id: str) -> dict:
@@ -108,8 +109,8 @@ def _check_allowed(customer: dict, kind: str, user: dict, azure: dict, subscript
         action = ("Microsoft.Capacity/reservationOrders/write" if kind == "reservation"
                   else "Microsoft.BillingBenefits/savingsPlanOrders/write")
         raise arm_error(403, "AuthorizationFailed",
-                        f"The client '{user.get('userPrincipalName')}' with object id '{user['id']}' does not "
-                        f"have authorization to perform action '{action}' over scope "
+                        f"The client '{user.get('userPrincipalName')}' with object id '{user['id']}' "
+                        f"does not have authorization to perform action '{action}' over scope "
                         f"'/subscriptions/{subscription_id}' or the scope is invalid.")
 
 
@@ -162,7 +163,7 @@ def purchase(sim, req: Request, tenant: str) -> Response:
 
 def _reservation(sim, req, customer, user, subscription_id, body, common, applied, system, *, quantity,
                  amount, currency, now) -> dict:
-    from .partnercenter import audit, order_json   # the Partner Center side of the purchase
+    from .partnercenter import audit, order_json  # the Partner Center side of the purchase
 
     sku = _text(body, "sku", "Standard_D2s_v3")
     location = _text(body, "location", "westeurope")
@@ -175,8 +176,9 @@ def _reservation(sim, req, customer, user, subscription_id, body, common, applie
         "name": order_name, "systemData": system,
         "properties": {**common, "displayName": display, "originalQuantity": quantity,
                        "billingScopeId": f"/subscriptions/{subscription_id}",
-                       "planInformation": {"pricingCurrencyTotal": {"currencyCode": currency, "amount": amount},
-                                           "startDate": common["benefitStartTime"][:10]}},
+                       "planInformation": {
+                           "pricingCurrencyTotal": {"currencyCode": currency, "amount": amount},
+                           "startDate": common["benefitStartTime"][:10]}},
         "reservations": [{"name": reservation_name, "sku": {"name": sku}, "location": location,
                           "systemData": system,
                           "properties": {**common, **applied, "reservedResourceType": resource_type,
@@ -188,7 +190,8 @@ def _reservation(sim, req, customer, user, subscription_id, body, common, applie
     # for an upfront payment, whose client is the Azure portal rather than Partner Center Web.
     years = "1_Year" if common["term"] == "P1Y" else "3_Years"
     pc_order_id = uuid.uuid4().hex
-    order = {"id": pc_order_id, "billingCycle": "one_time" if common["billingPlan"] == "Upfront" else "monthly",
+    cycle = "one_time" if common["billingPlan"] == "Upfront" else "monthly"
+    order = {"id": pc_order_id, "billingCycle": cycle,
              "transactionType": "UserPurchase", "creationDate": iso(now), "status": "completed",
              "currencyCode": currency, "client": {"name": "Azure portal", "deviceFamily": "AzurePortal"},
              "lineItems": [{"lineItemNumber": 0, "offerId": RESERVATION_OFFER,
@@ -211,8 +214,8 @@ def _reservation(sim, req, customer, user, subscription_id, body, common, applie
     data = order_json(customer, order)
     audit(sim, req, {"upn": user.get("userPrincipalName"), "appid": None}, customer=customer,
           resource_type="order", operation="create_order", old=None, new=data,
-          customized={"OrderId": pc_order_id, "OfferId-0": RESERVATION_OFFER, "SubscriptionId-0": subscription_id,
-                      "Quantity-0": quantity})
+          customized={"OrderId": pc_order_id, "OfferId-0": RESERVATION_OFFER,
+                      "SubscriptionId-0": subscription_id, "Quantity-0": quantity})
     return {"reservationOrderId": order_path, "reservationId": reservation_path, "order": data}
 
 

@@ -76,7 +76,8 @@ def test_a_reservation_appears_in_azure_and_partner_center(sim, http):
     assert reservation["properties"]["appliedScopes"] == [f"/subscriptions/{ARM_SUB_1}"]
     assert reservation["systemData"]["createdBy"] == "owner@contoso.example"
     pc = {"Authorization": f"Bearer {token(sim, resource=PC)}"}
-    [pc_order] = http.get(f"{sim.partner_center_url}/v1/customers/{CONTOSO}/orders", headers=pc).json()["items"]
+    orders_url = f"{sim.partner_center_url}/v1/customers/{CONTOSO}/orders"
+    [pc_order] = http.get(orders_url, headers=pc).json()["items"]
     assert pc_order["transactionType"] == "UserPurchase" and pc_order["billingCycle"] == "monthly"
     assert pc_order["lineItems"][0]["quantity"] == 2
     [entitlement] = http.get(f"{sim.partner_center_url}/v1/customers/{CONTOSO}/entitlements"
