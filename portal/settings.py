@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "customers",
     "permissions",
     "activitylog",
+    "purchases",  # issue 12
     "api",
     "demo",
     "django.contrib.admin",
