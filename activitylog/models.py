@@ -27,6 +27,11 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    # issue 13: the partner's operations on what a customer bought (Azure's own words)
+    UPDATE_RESERVATION = "update_reservation", _("Update Reservation")
+    RETURN_RESERVATION = "return_reservation", _("Return Reservation")
+    EXCHANGE_RESERVATION = "exchange_reservation", _("Exchange Reservation")
+    UPDATE_SAVINGS_PLAN = "update_savings_plan", _("Update Savings Plan")
 
 
 class Status(models.TextChoices):
@@ -50,6 +55,9 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    # issue 13
+    RESERVATION = "reservation", _("Azure reservation")
+    SAVINGS_PLAN = "savings_plan", _("Azure savings plan")
 
 
 class AppendOnlyError(Exception):

@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     path("customers/", include((customer_pages, "customers"))),
+    # issue 13: the partner's operations on a customer's reservations and savings plans
+    path("customers/", include(("purchases.operation_urls", "benefits"))),
     path("activity-log/", include("activitylog.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),

@@ -264,3 +264,5 @@ class BillingPolicy(models.Model):
     view_charges = models.CharField(max_length=16, choices=ViewCharges.choices, default=ViewCharges.NOT_ALLOWED)
     read_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+from .operation_models import PartnerOperation  # noqa: E402, F401 - issue 13: the partner's operations
