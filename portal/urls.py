@@ -23,6 +23,7 @@ urlpatterns = [
     # issue 13: the partner's operations on a customer's reservations and savings plans
     path("customers/", include(("purchases.operation_urls", "benefits"))),
     path("activity-log/", include("activitylog.urls")),
+    path("microsoft/", include("microsoft.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),
