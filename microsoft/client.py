@@ -220,6 +220,15 @@ def require(item: dict, *path: str, where: str = "", request_id: str = ""):
     return value
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer: its status, its JSON and its headers (case-insensitive)."""
+
+    status: int
+    data: dict
+    headers: object
+
+
 class MicrosoftClient:
     """HTTP to the four Microsoft services, with tokens from ``tokens`` (microsoft.tokens.Tokens)."""
 
@@ -244,8 +253,9 @@ class MicrosoftClient:
     # -- the one request loop --
 
     def request(self, method: str, url: str, *, token: Callable[[], str], pace: Callable[[], float],
-                headers: dict | None = None, json_body=None, idempotent: bool = True) -> dict:
-        """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204)."""
+                headers: dict | None = None, json_body=None, idempotent: bool = True, full: bool = False):
+        """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204). With ``full``, an
+        Answer (status, data, headers): a 202's Azure-AsyncOperation and Retry-After (issue 13)."""
         request_id = str(uuid.uuid4())  # kept across retries: Partner Center's idempotency key
         attempt = 0
         while True:
@@ -285,10 +295,11 @@ class MicrosoftClient:
                         f"{', code ' + code if code else ''}){': ' + description if description else '.'}",
                         status=response.status_code, code=code, request_id=request_id, url=url)
                 elif response.status_code == 204 or not response.content:
-                    return {}
+                    return Answer(response.status_code, {}, response.headers) if full else {}
                 else:
                     try:
-                        return parse_json(response, request_id=request_id)
+                        data = parse_json(response, request_id=request_id)
+                        return Answer(response.status_code, data, response.headers) if full else data
                     except MalformedResponse as exc:
                         failure = exc  # a cut body is a dropped answer: a read is worth another try
             if attempt >= self.max_retries or not idempotent:

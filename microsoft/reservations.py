@@ -56,8 +56,8 @@ class RefundQuote:
     session_id: str
     quantity: int
     refund: Money
-    consumed: Money | None            # policyResult.consumedRefundsTotal
-    limit: Money | None               # policyResult.maxRefundLimit (USD 50,000)
+    consumed: Money | None  # policyResult.consumedRefundsTotal
+    limit: Money | None  # policyResult.maxRefundLimit (USD 50,000)
     policy_errors: list[PolicyError]
     raw: dict
 
@@ -82,7 +82,7 @@ class ExchangeQuote:
 class Operation:
     """Where a write stands: done (with Azure's final answer) or in progress (with where to ask)."""
 
-    status: str                       # InProgress, Succeeded, Failed, Cancelled (Azure's words)
+    status: str  # InProgress, Succeeded, Failed, Cancelled (Azure's words)
     result: dict = field(default_factory=dict)
     poll_url: str = ""
     retry_after: float = DEFAULT_RETRY_AFTER
@@ -98,21 +98,29 @@ class Operation:
         return self.status == "Succeeded"
 
     def as_json(self) -> dict:
-        return {"status": self.status, "pollUrl": self.poll_url, "errorCode": self.error_code,
-                "errorMessage": self.error_message}
+        return {
+            "status": self.status,
+            "pollUrl": self.poll_url,
+            "errorCode": self.error_code,
+            "errorMessage": self.error_message,
+        }
 
 
 def _policy_errors(data: dict) -> list[PolicyError]:
     errors = ((data.get("policyResult") or {}).get("properties") or {}).get("policyErrors") or []
-    return [PolicyError(code=str(e.get("code") or ""), message=str(e.get("message") or ""))
-            for e in errors if isinstance(e, dict)]
+    return [
+        PolicyError(code=str(e.get("code") or ""), message=str(e.get("message") or ""))
+        for e in errors
+        if isinstance(e, dict)
+    ]
 
 
 class Reservations:
     """The calls, for one customer tenant."""
 
-    def __init__(self, client: MicrosoftClient, tenant_id: str, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, client: MicrosoftClient, tenant_id: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.client, self.tenant_id, self._sleep = client, tenant_id, sleep
 
     def _call(self, method: str, path_or_url: str, *, body: dict | None = None):
@@ -122,9 +130,13 @@ class Reservations:
         else:
             url = self.client._same_host(url, self.client.management_url)
         return self.client.request(
-            method, url, json_body=body, full=True,
+            method,
+            url,
+            json_body=body,
+            full=True,
             token=lambda: self.client.tokens.customer(self.tenant_id, AZURE_MANAGEMENT),
-            pace=lambda: self.client._arm_buckets.take(self.tenant_id))
+            pace=lambda: self.client._arm_buckets.take(self.tenant_id),
+        )
 
     # -- reads --
 
@@ -142,55 +154,113 @@ class Reservations:
         url = answer.headers.get("Azure-AsyncOperation") or answer.headers.get("Location") or ""
         if not url:
             raise MalformedResponse("Azure answered 202 without Azure-AsyncOperation or Location.")
-        return Operation(status="InProgress", result=answer.data, poll_url=url,
-                         retry_after=_retry_after(answer.headers))
+        return Operation(
+            status="InProgress", result=answer.data, poll_url=url, retry_after=_retry_after(answer.headers)
+        )
 
     def update_reservation(self, order_id: str, reservation: str, properties: dict) -> Operation:
-        return self._operation(self._call(
-            "PATCH", f"{CAPACITY}/reservationOrders/{order_id}/reservations/{reservation}",
-            body={"properties": properties}))
+        return self._operation(
+            self._call(
+                "PATCH",
+                f"{CAPACITY}/reservationOrders/{order_id}/reservations/{reservation}",
+                body={"properties": properties},
+            )
+        )
 
     def update_savings_plan(self, order_id: str, plan_id: str, properties: dict) -> Operation:
-        return self._operation(self._call(
-            "PATCH", f"{BENEFITS}/savingsPlanOrders/{order_id}/savingsPlans/{plan_id}",
-            body={"properties": properties}))
+        return self._operation(
+            self._call(
+                "PATCH",
+                f"{BENEFITS}/savingsPlanOrders/{order_id}/savingsPlans/{plan_id}",
+                body={"properties": properties},
+            )
+        )
 
     def calculate_refund(self, order_id: str, reservation: str, *, quantity: int) -> RefundQuote:
-        data = self._call("POST", f"{CAPACITY}/reservationOrders/{order_id}/calculateRefund", body={
-            "properties": {"scope": "Reservation", "reservationToReturn": {
-                "reservationId": reservation_id(order_id, reservation), "quantity": quantity}}}).data
+        data = self._call(
+            "POST",
+            f"{CAPACITY}/reservationOrders/{order_id}/calculateRefund",
+            body={
+                "properties": {
+                    "scope": "Reservation",
+                    "reservationToReturn": {
+                        "reservationId": reservation_id(order_id, reservation),
+                        "quantity": quantity,
+                    },
+                }
+            },
+        ).data
         props = data.get("properties") or {}
         if not props.get("sessionId"):
             raise MalformedResponse("Azure's refund quote lacks its sessionId.")
         policy = (props.get("policyResult") or {}).get("properties") or {}
         return RefundQuote(
-            session_id=props["sessionId"], quantity=int(props.get("quantity") or quantity),
-            refund=Money.parse(props.get("billingRefundAmount") or props.get("pricingRefundAmount"),
-                               where="refund amount"),
-            consumed=(Money.parse(policy["consumedRefundsTotal"], where="refunds used")
-                      if policy.get("consumedRefundsTotal") else None),
-            limit=(Money.parse(policy["maxRefundLimit"], where="refund limit")
-                   if policy.get("maxRefundLimit") else None),
-            policy_errors=_policy_errors(props), raw=data)
+            session_id=props["sessionId"],
+            quantity=int(props.get("quantity") or quantity),
+            refund=Money.parse(
+                props.get("billingRefundAmount") or props.get("pricingRefundAmount"), where="refund amount"
+            ),
+            consumed=(
+                Money.parse(policy["consumedRefundsTotal"], where="refunds used")
+                if policy.get("consumedRefundsTotal")
+                else None
+            ),
+            limit=(
+                Money.parse(policy["maxRefundLimit"], where="refund limit")
+                if policy.get("maxRefundLimit")
+                else None
+            ),
+            policy_errors=_policy_errors(props),
+            raw=data,
+        )
 
-    def return_reservation(self, order_id: str, reservation: str, *, quantity: int, session_id: str,
-                           reason: str) -> Operation:
-        return self._operation(self._call("POST", f"{CAPACITY}/reservationOrders/{order_id}/return", body={
-            "properties": {"sessionId": session_id, "scope": "Reservation", "returnReason": reason,
-                           "reservationToReturn": {"reservationId": reservation_id(order_id, reservation),
-                                                   "quantity": quantity}}}))
+    def return_reservation(
+        self, order_id: str, reservation: str, *, quantity: int, session_id: str, reason: str
+    ) -> Operation:
+        return self._operation(
+            self._call(
+                "POST",
+                f"{CAPACITY}/reservationOrders/{order_id}/return",
+                body={
+                    "properties": {
+                        "sessionId": session_id,
+                        "scope": "Reservation",
+                        "returnReason": reason,
+                        "reservationToReturn": {
+                            "reservationId": reservation_id(order_id, reservation),
+                            "quantity": quantity,
+                        },
+                    }
+                },
+            )
+        )
 
-    def calculate_exchange(self, *, to_exchange: list[dict], reservations_to_purchase: list[dict],
-                           savings_plans_to_purchase: list[dict]) -> ExchangeQuote:
-        answer = self._call("POST", f"{CAPACITY}/calculateExchange", body={"properties": {
-            "reservationsToExchange": to_exchange, "reservationsToPurchase": reservations_to_purchase,
-            "savingsPlansToPurchase": savings_plans_to_purchase}})
+    def calculate_exchange(
+        self,
+        *,
+        to_exchange: list[dict],
+        reservations_to_purchase: list[dict],
+        savings_plans_to_purchase: list[dict],
+    ) -> ExchangeQuote:
+        answer = self._call(
+            "POST",
+            f"{CAPACITY}/calculateExchange",
+            body={
+                "properties": {
+                    "reservationsToExchange": to_exchange,
+                    "reservationsToPurchase": reservations_to_purchase,
+                    "savingsPlansToPurchase": savings_plans_to_purchase,
+                }
+            },
+        )
         data = answer.data
-        if answer.status == 202:   # Microsoft allows the quote itself to be long-running
+        if answer.status == 202:  # Microsoft allows the quote itself to be long-running
             operation = self.follow(self._operation(answer))
             if not operation.succeeded:
-                raise MicrosoftError(f"Azure could not calculate the exchange: {operation.error_message}",
-                                     code=operation.error_code)
+                raise MicrosoftError(
+                    f"Azure could not calculate the exchange: {operation.error_message}",
+                    code=operation.error_code,
+                )
             data = operation.result
         props = data.get("properties") or {}
         if not props.get("sessionId"):
@@ -200,11 +270,14 @@ class Reservations:
             net_payable=Money.parse(props.get("netPayable"), where="net payable"),
             refunds_total=Money.parse(props.get("refundsTotal"), where="refunds total"),
             purchases_total=Money.parse(props.get("purchasesTotal"), where="purchases total"),
-            policy_errors=_policy_errors(props), raw=data)
+            policy_errors=_policy_errors(props),
+            raw=data,
+        )
 
     def exchange(self, *, session_id: str) -> Operation:
-        return self._operation(self._call("POST", f"{CAPACITY}/exchange",
-                                          body={"properties": {"sessionId": session_id}}))
+        return self._operation(
+            self._call("POST", f"{CAPACITY}/exchange", body={"properties": {"sessionId": session_id}})
+        )
 
     # -- long-running operations --
 
@@ -216,9 +289,14 @@ class Reservations:
         data = answer.data
         status = str(data.get("status") or ("InProgress" if answer.status == 202 else "Succeeded"))
         error = data.get("error") or {}
-        return Operation(status=status, result=data, poll_url=operation.poll_url,
-                         retry_after=_retry_after(answer.headers),
-                         error_code=str(error.get("code") or ""), error_message=str(error.get("message") or ""))
+        return Operation(
+            status=status,
+            result=data,
+            poll_url=operation.poll_url,
+            retry_after=_retry_after(answer.headers),
+            error_code=str(error.get("code") or ""),
+            error_message=str(error.get("message") or ""),
+        )
 
     def follow(self, operation: Operation, *, max_polls: int = 120) -> Operation:
         """Poll until the operation is finished, waiting Retry-After between asks (bounded)."""
@@ -228,8 +306,11 @@ class Reservations:
             self._sleep(operation.retry_after)
             operation = self.poll(operation)
         if not operation.done:
-            raise MicrosoftError("Azure's operation did not finish in time; it may still finish.",
-                                 code="OperationTimedOut", url=operation.poll_url)
+            raise MicrosoftError(
+                "Azure's operation did not finish in time; it may still finish.",
+                code="OperationTimedOut",
+                url=operation.poll_url,
+            )
         return operation
 
 

@@ -23,13 +23,17 @@ class ScopeForm(forms.Form):
     def __init__(self, *args, subscriptions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subscription"].choices = [("", "—")] + [
-            (str(s.azure_subscription_id), f"{s} ({s.azure_subscription_id})") for s in subscriptions]
+            (str(s.azure_subscription_id), f"{s} ({s.azure_subscription_id})") for s in subscriptions
+        ]
 
     def scope_value(self) -> Scope:
         data = self.cleaned_data
-        return Scope(kind=data["scope"], subscription=data.get("subscription") or "",
-                     resource_group=(data.get("resource_group") or "").strip(),
-                     management_group=(data.get("management_group") or "").strip())
+        return Scope(
+            kind=data["scope"],
+            subscription=data.get("subscription") or "",
+            resource_group=(data.get("resource_group") or "").strip(),
+            management_group=(data.get("management_group") or "").strip(),
+        )
 
 
 class NameForm(forms.Form):
@@ -37,8 +41,9 @@ class NameForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    renew = forms.ChoiceField(choices=[("on", _("Turn auto-renew on")), ("off", _("Turn auto-renew off")),
-                                       ("now", _("Renew"))])
+    renew = forms.ChoiceField(
+        choices=[("on", _("Turn auto-renew on")), ("off", _("Turn auto-renew off")), ("now", _("Renew"))]
+    )
 
 
 class QuantityForm(forms.Form):
@@ -56,25 +61,37 @@ class ConfirmForm(forms.Form):
 
 class ExchangeForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity to exchange"), min_value=1, initial=1)
-    buy = forms.ChoiceField(label=_("Exchange for"), widget=forms.RadioSelect, choices=[
-        ("reservation", _("Another reservation")), ("savings_plan", _("A savings plan"))])
+    buy = forms.ChoiceField(
+        label=_("Exchange for"),
+        widget=forms.RadioSelect,
+        choices=[("reservation", _("Another reservation")), ("savings_plan", _("A savings plan"))],
+    )
     term = forms.ChoiceField(label=_("Term"), choices=TERM_CHOICES)
     sku = forms.CharField(label=_("Product (SKU)"), required=False, max_length=100)
     location = forms.CharField(label=_("Region"), required=False, max_length=64)
-    resource_type = forms.CharField(label=_("Resource type"), required=False, max_length=64,
-                                    initial="VirtualMachines")
+    resource_type = forms.CharField(
+        label=_("Resource type"), required=False, max_length=64, initial="VirtualMachines"
+    )
     new_quantity = forms.IntegerField(label=_("Quantity to buy"), min_value=1, initial=1, required=False)
-    billing_plan = forms.ChoiceField(label=_("Billing"), choices=[("Upfront", _("Upfront")),
-                                                                 ("Monthly", _("Monthly"))], required=False)
-    hourly_commitment = forms.DecimalField(label=_("Hourly commitment (USD)"), required=False, min_value=0,
-                                           max_digits=12, decimal_places=4)
+    billing_plan = forms.ChoiceField(
+        label=_("Billing"), choices=[("Upfront", _("Upfront")), ("Monthly", _("Monthly"))], required=False
+    )
+    hourly_commitment = forms.DecimalField(
+        label=_("Hourly commitment (USD)"), required=False, min_value=0, max_digits=12, decimal_places=4
+    )
     name = forms.CharField(label=_("Name"), required=False, max_length=64)
 
     def purchase(self) -> Purchase:
         data = self.cleaned_data
         assert data["term"] in TERMS
-        return Purchase(kind=data["buy"], term=data["term"], sku=data.get("sku") or "",
-                        location=data.get("location") or "",
-                        resource_type=(data.get("resource_type") or "VirtualMachines").strip(),
-                        quantity=data.get("new_quantity") or 1, billing_plan=data.get("billing_plan") or "Upfront",
-                        hourly_commitment=data.get("hourly_commitment"), name=(data.get("name") or "").strip())
+        return Purchase(
+            kind=data["buy"],
+            term=data["term"],
+            sku=data.get("sku") or "",
+            location=data.get("location") or "",
+            resource_type=(data.get("resource_type") or "VirtualMachines").strip(),
+            quantity=data.get("new_quantity") or 1,
+            billing_plan=data.get("billing_plan") or "Upfront",
+            hourly_commitment=data.get("hourly_commitment"),
+            name=(data.get("name") or "").strip(),
+        )

@@ -31,10 +31,12 @@ class PartnerOperation(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("operation"), max_length=24, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
-    reservation = models.ForeignKey("purchases.Reservation", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="operations")
-    savings_plan = models.ForeignKey("purchases.SavingsPlan", on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="operations")
+    reservation = models.ForeignKey(
+        "purchases.Reservation", on_delete=models.PROTECT, null=True, blank=True, related_name="operations"
+    )
+    savings_plan = models.ForeignKey(
+        "purchases.SavingsPlan", on_delete=models.PROTECT, null=True, blank=True, related_name="operations"
+    )
     # What is sent to Azure: the PATCH properties, or the quote's session (and quantity, reason).
     request = models.JSONField(default=dict)
     # Microsoft's quote (calculateRefund / calculateExchange) as shown to the agent; the log's old value.
@@ -51,9 +53,10 @@ class PartnerOperation(models.Model):
     result = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.CharField(max_length=1000, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                     blank=True, related_name="+")
-    origin = models.JSONField(default=dict, blank=True)   # source, request id, correlation id, client ip
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    origin = models.JSONField(default=dict, blank=True)  # source, request id, correlation id, client ip
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -61,8 +64,10 @@ class PartnerOperation(models.Model):
         verbose_name = _("partner operation")
         verbose_name_plural = _("partner operations")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="partner_operation_due"),
-                   models.Index(fields=["customer", "kind", "state"], name="partner_operation_customer")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="partner_operation_due"),
+            models.Index(fields=["customer", "kind", "state"], name="partner_operation_customer"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_state_display()})"

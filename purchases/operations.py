@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -50,13 +51,17 @@ from .operation_policies import CLOSED_STATES, MANAGE_REFUSED, REFUND_LIMIT_USD,
 
 logger = logging.getLogger(__name__)
 Kind, State = PartnerOperation.Kind, PartnerOperation.State
-ACTIONS = {Kind.UPDATE_RESERVATION: Action.UPDATE_RESERVATION, Kind.RETURN_RESERVATION: Action.RETURN_RESERVATION,
-           Kind.EXCHANGE_RESERVATION: Action.EXCHANGE_RESERVATION,
-           Kind.UPDATE_SAVINGS_PLAN: Action.UPDATE_SAVINGS_PLAN}
+ACTIONS = {
+    Kind.UPDATE_RESERVATION: Action.UPDATE_RESERVATION,
+    Kind.RETURN_RESERVATION: Action.RETURN_RESERVATION,
+    Kind.EXCHANGE_RESERVATION: Action.EXCHANGE_RESERVATION,
+    Kind.UPDATE_SAVINGS_PLAN: Action.UPDATE_SAVINGS_PLAN,
+}
 SCOPES = ("Single", "ResourceGroup", "Shared", "ManagementGroup")
 RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
 MANAGEMENT_GROUP = re.compile(r"^[-\w._()]{1,90}$")
 TERMS = ("P1Y", "P3Y", "P5Y")
+MANAGEMENT_GROUP_ID = "/providers/Microsoft.Management/managementGroups/{}"
 
 
 def quote_lifetime() -> timedelta:
@@ -72,8 +77,9 @@ class QuoteExpired(ValidationError):
 def benefits_client(customer: Customer) -> Reservations:
     stats = Stats()
     session = new_session(stats)
-    return Reservations(MicrosoftClient(tokens=Tokens(session=session), stats=stats, session=session),
-                        str(customer.tenant_id))
+    return Reservations(
+        MicrosoftClient(tokens=Tokens(session=session), stats=stats, session=session), str(customer.tenant_id)
+    )
 
 
 def _require_admin(actor: Agent) -> None:
@@ -81,11 +87,18 @@ def _require_admin(actor: Agent) -> None:
         raise PermissionDenied(MANAGE_REFUSED)
 
 
-def refuse_unless_admin(*, actor: Agent, origin: Origin, customer: Customer, kind: str,
-                        resource_id: str = "") -> None:
+def refuse_unless_admin(
+    *, actor: Agent, origin: Origin, customer: Customer, kind: str, resource_id: str = ""
+) -> None:
     """The role check for a forged POST whose data did not validate: refused and logged as the service."""
-    with audited(actor=actor, origin=origin, customer=customer, action=ACTIONS[kind],
-                 resource_type=_resource_type(kind), resource_id=resource_id):
+    with audited(
+        actor=actor,
+        origin=origin,
+        customer=customer,
+        action=ACTIONS[kind],
+        resource_type=_resource_type(kind),
+        resource_id=resource_id,
+    ):
         _require_admin(actor)
 
 
@@ -94,13 +107,18 @@ def _resource_type(kind: str) -> str:
 
 
 def _origin_json(origin: Origin) -> dict:
-    return {"source": origin.source, "request_id": origin.request_id, "correlation_id": origin.correlation_id,
-            "client_ip": origin.client_ip}
+    return {
+        "source": origin.source,
+        "request_id": origin.request_id,
+        "correlation_id": origin.correlation_id,
+        "client_ip": origin.client_ip,
+    }
 
 
 def _microsoft_refusal(exc: MicrosoftError) -> ValidationError:
-    return ValidationError(_("Microsoft refused it: %(reason)s"), code="microsoft",
-                           params={"reason": exc.message})
+    return ValidationError(
+        _("Microsoft refused it: %(reason)s"), code="microsoft", params={"reason": exc.message}
+    )
 
 
 def _money(data) -> Decimal | None:
@@ -115,14 +133,24 @@ def _usd(quote_money: dict | None) -> Decimal:
 
 
 def reservation_values(reservation: Reservation) -> dict:
-    return {"name": reservation.display_name, "scope": reservation.scope,
-            "applied_scopes": reservation.applied_scopes, "renew": reservation.renew,
-            "quantity": reservation.quantity, "state": reservation.provisioning_state}
+    return {
+        "name": reservation.display_name,
+        "scope": reservation.scope,
+        "applied_scopes": reservation.applied_scopes,
+        "renew": reservation.renew,
+        "quantity": reservation.quantity,
+        "state": reservation.provisioning_state,
+    }
 
 
 def plan_values(plan: SavingsPlan) -> dict:
-    return {"name": plan.display_name, "scope": plan.scope, "applied_scope": plan.applied_scope,
-            "renew": plan.renew, "state": plan.provisioning_state}
+    return {
+        "name": plan.display_name,
+        "scope": plan.scope,
+        "applied_scope": plan.applied_scope,
+        "renew": plan.renew,
+        "state": plan.provisioning_state,
+    }
 
 
 def azure_subscriptions(customer: Customer):
@@ -140,9 +168,9 @@ class Allowance:
     """The customer's refund allowance: Microsoft's figure, the portal's own record, what is left."""
 
     limit: Decimal
-    microsoft_used: Decimal | None      # policyResult.consumedRefundsTotal of the newest quote
-    portal_used: Decimal                # returns the portal sent that Azure finished, rolling 12 months
-    portal_pending: Decimal             # returns sent and not finished yet
+    microsoft_used: Decimal | None  # policyResult.consumedRefundsTotal of the newest quote
+    portal_used: Decimal  # returns the portal sent that Azure finished, rolling 12 months
+    portal_pending: Decimal  # returns sent and not finished yet
 
     @property
     def used(self) -> Decimal:
@@ -158,25 +186,32 @@ class Allowance:
 
 def allowance(customer: Customer, *, microsoft_used: Decimal | None = None) -> Allowance:
     since = timezone.now() - timedelta(days=365)
-    returns = PartnerOperation.objects.filter(customer=customer, kind=Kind.RETURN_RESERVATION,
-                                              created_at__gte=since)
+    returns = PartnerOperation.objects.filter(
+        customer=customer, kind=Kind.RETURN_RESERVATION, created_at__gte=since
+    )
     done = returns.filter(state=State.SUCCEEDED).aggregate(total=Sum("refund_usd"))["total"] or Decimal(0)
-    pending = returns.filter(state__in=PartnerOperation.PENDING).aggregate(
-        total=Sum("refund_usd"))["total"] or Decimal(0)
+    pending = returns.filter(state__in=PartnerOperation.PENDING).aggregate(total=Sum("refund_usd"))[
+        "total"
+    ] or Decimal(0)
     if microsoft_used is None:
-        newest = (PartnerOperation.objects.filter(customer=customer, kind=Kind.RETURN_RESERVATION)
-                  .exclude(quote={}).order_by("-quoted_at", "-id").first())
+        newest = (
+            PartnerOperation.objects.filter(customer=customer, kind=Kind.RETURN_RESERVATION)
+            .exclude(quote={})
+            .order_by("-quoted_at", "-id")
+            .first()
+        )
         if newest is not None:
             microsoft_used = _money(newest.quote.get("consumed"))
-    return Allowance(limit=REFUND_LIMIT_USD, microsoft_used=microsoft_used, portal_used=done,
-                     portal_pending=pending)
+    return Allowance(
+        limit=REFUND_LIMIT_USD, microsoft_used=microsoft_used, portal_used=done, portal_pending=pending
+    )
 
 
 # ------------------------------------------------------------------------------- scope and names
 @dataclass(frozen=True)
 class Scope:
-    kind: str                           # Single, ResourceGroup, Shared, ManagementGroup
-    subscription: str = ""              # an Azure subscription id of the customer
+    kind: str  # Single, ResourceGroup, Shared, ManagementGroup
+    subscription: str = ""  # an Azure subscription id of the customer
     resource_group: str = ""
     management_group: str = ""
 
@@ -184,27 +219,46 @@ class Scope:
         if self.kind == "Shared":
             return {"appliedScopeType": "Shared"}
         if self.kind == "ManagementGroup":
-            return {"appliedScopeType": "ManagementGroup", "appliedScopeProperties": {
-                "tenantId": str(customer.tenant_id),
-                "managementGroupId": f"/providers/Microsoft.Management/managementGroups/{self.management_group}"}}
+            return {
+                "appliedScopeType": "ManagementGroup",
+                "appliedScopeProperties": {
+                    "tenantId": str(customer.tenant_id),
+                    "managementGroupId": MANAGEMENT_GROUP_ID.format(self.management_group),
+                },
+            }
         scope = {"subscriptionId": f"/subscriptions/{self.subscription}"}
         if self.kind == "ResourceGroup":
-            scope = {"resourceGroupId": f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"}
+            scope = {
+                "resourceGroupId": f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            }
         return {"appliedScopeType": "Single", "appliedScopeProperties": scope}
+
+
+def _customers_subscription(customer: Customer, value: str) -> bool:
+    try:
+        subscription = uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return azure_subscriptions(customer).filter(azure_subscription_id=subscription).exists()
 
 
 def _check_scope(customer: Customer, scope: Scope) -> None:
     if scope.kind not in SCOPES:
         raise ValidationError(_("Choose a scope."), code="scope")
-    if scope.kind in ("Single", "ResourceGroup"):
-        if not azure_subscriptions(customer).filter(azure_subscription_id=scope.subscription or None).exists():
-            raise ValidationError(_("Choose one of this customer's Azure subscriptions."), code="subscription")
+    if scope.kind in ("Single", "ResourceGroup") and not _customers_subscription(
+        customer, scope.subscription
+    ):
+        raise ValidationError(_("Choose one of this customer's Azure subscriptions."), code="subscription")
     if scope.kind == "ResourceGroup" and not RESOURCE_GROUP.match(scope.resource_group or ""):
-        raise ValidationError(_("Enter the resource group's name (letters, digits, - _ . ( ), up to 90)."),
-                              code="resource_group")
+        raise ValidationError(
+            _("Enter the resource group's name (letters, digits, - _ . ( ), up to 90)."),
+            code="resource_group",
+        )
     if scope.kind == "ManagementGroup" and not MANAGEMENT_GROUP.match(scope.management_group or ""):
-        raise ValidationError(_("Enter the management group's id (letters, digits, - _ . ( ), up to 90)."),
-                              code="management_group")
+        raise ValidationError(
+            _("Enter the management group's id (letters, digits, - _ . ( ), up to 90)."),
+            code="management_group",
+        )
 
 
 def _check_name(name: str | None) -> str | None:
@@ -216,7 +270,9 @@ def _check_name(name: str | None) -> str | None:
     return name
 
 
-def _refuse_if_busy(*, reservation: Reservation | None = None, savings_plan: SavingsPlan | None = None) -> None:
+def _refuse_if_busy(
+    *, reservation: Reservation | None = None, savings_plan: SavingsPlan | None = None
+) -> None:
     if pending_operations(reservation=reservation, savings_plan=savings_plan).exists():
         raise ValidationError(_("Another change is in progress at Azure; wait for its outcome."), code="busy")
 
@@ -225,16 +281,29 @@ def _enqueue(operation: PartnerOperation) -> None:
     transaction.on_commit(lambda: send_soon(operation.pk))
 
 
-def update_reservation(*, actor: Agent, reservation: Reservation, origin: Origin, scope: Scope | None = None,
-                       name: str | None = None, renew: bool | None = None,
-                       renew_now: bool = False) -> PartnerOperation | None:
+def update_reservation(
+    *,
+    actor: Agent,
+    reservation: Reservation,
+    origin: Origin,
+    scope: Scope | None = None,
+    name: str | None = None,
+    renew: bool | None = None,
+    renew_now: bool = False,
+) -> PartnerOperation | None:
     """Change a reservation's scope, name or auto-renew at Azure (PATCH): Update Reservation. `renew_now`
     turns auto-renew on with the renewal's purchase (the same product, term and quantity). None when the
     change asks for what already is."""
     customer = reservation.order.customer
-    with audited(actor=actor, origin=origin, customer=customer, action=Action.UPDATE_RESERVATION,
-                 resource_type=ResourceType.RESERVATION, resource_id=reservation.reservation_id,
-                 new_value={"scope": scope and scope.kind, "name": name, "renew": renew or renew_now}):
+    with audited(
+        actor=actor,
+        origin=origin,
+        customer=customer,
+        action=Action.UPDATE_RESERVATION,
+        resource_type=ResourceType.RESERVATION,
+        resource_id=reservation.reservation_id,
+        new_value={"scope": scope and scope.kind, "name": name, "renew": renew or renew_now},
+    ):
         _require_admin(actor)
         locked = lock_customer(customer)
         current = Reservation.objects.select_related("order").get(pk=reservation.pk)
@@ -256,8 +325,14 @@ def update_reservation(*, actor: Agent, reservation: Reservation, origin: Origin
             return None
         _refuse_if_busy(reservation=current)
         operation = PartnerOperation.objects.create(
-            customer=locked, kind=Kind.UPDATE_RESERVATION, reservation=current, request=properties,
-            before=reservation_values(current), requested_by=actor, origin=_origin_json(origin))
+            customer=locked,
+            kind=Kind.UPDATE_RESERVATION,
+            reservation=current,
+            request=properties,
+            before=reservation_values(current),
+            requested_by=actor,
+            origin=_origin_json(origin),
+        )
         _enqueue(operation)
         return operation
 
@@ -268,21 +343,43 @@ def _billing_scope(customer: Customer) -> str:
 
 
 def _renewal_purchase(reservation: Reservation, customer: Customer) -> dict:
-    return {"sku": {"name": reservation.sku}, "location": reservation.location, "properties": {
-        "reservedResourceType": reservation.resource_type or "VirtualMachines",
-        "billingScopeId": _billing_scope(customer), "term": reservation.order.term or "P1Y",
-        "billingPlan": reservation.order.billing_plan or "Upfront", "quantity": reservation.quantity,
-        "displayName": reservation.display_name, "appliedScopeType": "Shared", "renew": True}}
+    return {
+        "sku": {"name": reservation.sku},
+        "location": reservation.location,
+        "properties": {
+            "reservedResourceType": reservation.resource_type or "VirtualMachines",
+            "billingScopeId": _billing_scope(customer),
+            "term": reservation.order.term or "P1Y",
+            "billingPlan": reservation.order.billing_plan or "Upfront",
+            "quantity": reservation.quantity,
+            "displayName": reservation.display_name,
+            "appliedScopeType": "Shared",
+            "renew": True,
+        },
+    }
 
 
-def update_savings_plan(*, actor: Agent, plan: SavingsPlan, origin: Origin, scope: Scope | None = None,
-                        name: str | None = None, renew: bool | None = None) -> PartnerOperation | None:
+def update_savings_plan(
+    *,
+    actor: Agent,
+    plan: SavingsPlan,
+    origin: Origin,
+    scope: Scope | None = None,
+    name: str | None = None,
+    renew: bool | None = None,
+) -> PartnerOperation | None:
     """Change a savings plan's scope, name or auto-renew (PATCH): Update Savings Plan. A savings plan can
     never be cancelled, exchanged or refunded: there is no service for that."""
     customer = plan.order.customer
-    with audited(actor=actor, origin=origin, customer=customer, action=Action.UPDATE_SAVINGS_PLAN,
-                 resource_type=ResourceType.SAVINGS_PLAN, resource_id=plan.plan_id,
-                 new_value={"scope": scope and scope.kind, "name": name, "renew": renew}):
+    with audited(
+        actor=actor,
+        origin=origin,
+        customer=customer,
+        action=Action.UPDATE_SAVINGS_PLAN,
+        resource_type=ResourceType.SAVINGS_PLAN,
+        resource_id=plan.plan_id,
+        new_value={"scope": scope and scope.kind, "name": name, "renew": renew},
+    ):
         _require_admin(actor)
         locked = lock_customer(customer)
         current = SavingsPlan.objects.select_related("order").get(pk=plan.pk)
@@ -301,79 +398,131 @@ def update_savings_plan(*, actor: Agent, plan: SavingsPlan, origin: Origin, scop
             return None
         _refuse_if_busy(savings_plan=current)
         operation = PartnerOperation.objects.create(
-            customer=locked, kind=Kind.UPDATE_SAVINGS_PLAN, savings_plan=current, request=properties,
-            before=plan_values(current), requested_by=actor, origin=_origin_json(origin))
+            customer=locked,
+            kind=Kind.UPDATE_SAVINGS_PLAN,
+            savings_plan=current,
+            request=properties,
+            before=plan_values(current),
+            requested_by=actor,
+            origin=_origin_json(origin),
+        )
         _enqueue(operation)
         return operation
 
 
 # ------------------------------------------------------------------------------------------ refund
-def quote_refund(*, actor: Agent, reservation: Reservation, quantity: int, origin: Origin,
-                 client: Reservations | None = None) -> PartnerOperation:
+def quote_refund(
+    *,
+    actor: Agent,
+    reservation: Reservation,
+    quantity: int,
+    origin: Origin,
+    client: Reservations | None = None,
+) -> PartnerOperation:
     """Ask Microsoft what returning `quantity` of the reservation would refund (calculateRefund). Nothing
     changes at Microsoft; the quote is kept (never sent) for the agent to confirm."""
     customer = reservation.order.customer
-    entry = {"action": Action.RETURN_RESERVATION, "resource_type": ResourceType.RESERVATION,
-             "resource_id": reservation.reservation_id, "new_value": {"quantity": quantity}}
+    entry = {
+        "action": Action.RETURN_RESERVATION,
+        "resource_type": ResourceType.RESERVATION,
+        "resource_id": reservation.reservation_id,
+        "new_value": {"quantity": quantity},
+    }
     with audited(actor=actor, origin=origin, customer=customer, **entry):
         _require_admin(actor)
         if reservation.provisioning_state in CLOSED_STATES:
             raise ValidationError(_("This reservation is no longer active."), code="closed")
         if not 1 <= quantity <= reservation.quantity:
-            raise ValidationError(_("Return between 1 and %(most)s."), code="quantity",
-                                  params={"most": reservation.quantity})
+            raise ValidationError(
+                _("Return between 1 and %(most)s."), code="quantity", params={"most": reservation.quantity}
+            )
     client = client or benefits_client(customer)
     try:
-        quote = client.calculate_refund(reservation.order.order_id, reservation.reservation_id,
-                                        quantity=quantity)
+        quote = client.calculate_refund(
+            reservation.order.order_id, reservation.reservation_id, quantity=quantity
+        )
     except MicrosoftError as exc:
         with audited(actor=actor, origin=origin, customer=customer, **entry):
             raise _microsoft_refusal(exc) from exc
     with transaction.atomic():
         return PartnerOperation.objects.create(
-            customer=customer, kind=Kind.RETURN_RESERVATION, reservation=reservation, state=State.QUOTED,
-            quoted_at=timezone.now(), refund_usd=quote.refund.amount,
+            customer=customer,
+            kind=Kind.RETURN_RESERVATION,
+            reservation=reservation,
+            state=State.QUOTED,
+            quoted_at=timezone.now(),
+            refund_usd=quote.refund.amount,
             request={"sessionId": quote.session_id, "quantity": quantity},
-            quote={"sessionId": quote.session_id, "quantity": quantity, "refund": quote.refund.as_json(),
-                   "consumed": quote.consumed.as_json() if quote.consumed else None,
-                   "limit": quote.limit.as_json() if quote.limit else None,
-                   "policyErrors": [{"code": e.code, "message": e.message} for e in quote.policy_errors]},
-            requested_by=actor, origin=_origin_json(origin))
+            quote={
+                "sessionId": quote.session_id,
+                "quantity": quantity,
+                "refund": quote.refund.as_json(),
+                "consumed": quote.consumed.as_json() if quote.consumed else None,
+                "limit": quote.limit.as_json() if quote.limit else None,
+                "policyErrors": [{"code": e.code, "message": e.message} for e in quote.policy_errors],
+            },
+            requested_by=actor,
+            origin=_origin_json(origin),
+        )
 
 
 def refund_refusal(operation: PartnerOperation, allowance_now: Allowance) -> ValidationError | None:
     """Why a quoted return cannot be sent, or None: Microsoft's policy errors, then the allowance."""
     errors = operation.quote.get("policyErrors") or []
     if errors:
-        return ValidationError(_("Microsoft will not refund this reservation: %(reason)s"), code="policy",
-                               params={"reason": " ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)})
+        return ValidationError(
+            _("Microsoft will not refund this reservation: %(reason)s"),
+            code="policy",
+            params={"reason": " ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)},
+        )
     amount = operation.refund_usd or Decimal(0)
     if not allowance_now.allows(amount):
         return ValidationError(
-            _("This refund of USD %(amount)s would exceed the customer's allowance: USD %(used)s of USD "
-              "%(limit)s used in the last 12 months, USD %(left)s left."), code="refund_limit",
-            params={"amount": amount, "used": allowance_now.used, "limit": allowance_now.limit,
-                    "left": allowance_now.left})
+            _(
+                "This refund of USD %(amount)s would exceed the customer's allowance: USD %(used)s of USD "
+                "%(limit)s used in the last 12 months, USD %(left)s left."
+            ),
+            code="refund_limit",
+            params={
+                "amount": amount,
+                "used": allowance_now.used,
+                "limit": allowance_now.limit,
+                "left": allowance_now.left,
+            },
+        )
     return None
 
 
-def confirm_refund(*, actor: Agent, operation: PartnerOperation, reason: str, origin: Origin) -> PartnerOperation:
+def confirm_refund(
+    *, actor: Agent, operation: PartnerOperation, reason: str, origin: Origin
+) -> PartnerOperation:
     """Send the quoted return (return, with the quote's session): Return Reservation. An expired quote is
     refused with QuoteExpired (the page asks for a fresh one); a return over the allowance is refused."""
     customer = operation.customer
-    with audited(actor=actor, origin=origin, customer=customer, action=Action.RETURN_RESERVATION,
-                 resource_type=ResourceType.RESERVATION,
-                 resource_id=operation.reservation.reservation_id if operation.reservation else "",
-                 old_value=operation.quote, new_value={"reason": reason}):
+    with audited(
+        actor=actor,
+        origin=origin,
+        customer=customer,
+        action=Action.RETURN_RESERVATION,
+        resource_type=ResourceType.RESERVATION,
+        resource_id=operation.reservation.reservation_id if operation.reservation else "",
+        old_value=operation.quote,
+        new_value={"reason": reason},
+    ):
         _require_admin(actor)
         locked = lock_customer(customer)
         current = _quoted(operation, Kind.RETURN_RESERVATION)
-        refusal = refund_refusal(current, allowance(locked, microsoft_used=_money(current.quote.get("consumed"))))
+        refusal = refund_refusal(
+            current, allowance(locked, microsoft_used=_money(current.quote.get("consumed")))
+        )
         if refusal is not None:
             raise refusal
         _refuse_if_busy(reservation=current.reservation)
         current.state, current.requested_by = State.WAITING, actor
-        current.request = {**current.request, "returnReason": (reason or "").strip()[:200] or "Customer request"}
+        current.request = {
+            **current.request,
+            "returnReason": (reason or "").strip()[:200] or "Customer request",
+        }
         current.origin, current.next_attempt_at = _origin_json(origin), timezone.now()
         current.save(update_fields=["state", "requested_by", "request", "origin", "next_attempt_at"])
         _enqueue(current)
@@ -394,7 +543,7 @@ def _quoted(operation: PartnerOperation, kind: str) -> PartnerOperation:
 class Purchase:
     """What to buy in an exchange: another reservation, or a savings plan."""
 
-    kind: str                           # reservation | savings_plan
+    kind: str  # reservation | savings_plan
     term: str
     sku: str = ""
     location: str = ""
@@ -410,72 +559,138 @@ class Purchase:
         billing_scope = _billing_scope(customer)
         if self.kind == "savings_plan":
             if self.term == "P5Y" or not self.hourly_commitment or self.hourly_commitment <= 0:
-                raise ValidationError(_("A savings plan needs an hourly commitment and a 1- or 3-year term."),
-                                      code="commitment")
-            return [], [{"sku": {"name": "Compute_Savings_Plan"}, "properties": {
-                "displayName": self.name or "Savings plan", "billingScopeId": billing_scope, "term": self.term,
-                "billingPlan": "P1M", "appliedScopeType": "Shared",
-                "commitment": {"grain": "Hourly", "currencyCode": "USD", "amount": float(self.hourly_commitment)}}}]
+                raise ValidationError(
+                    _("A savings plan needs an hourly commitment and a 1- or 3-year term."), code="commitment"
+                )
+            return [], [
+                {
+                    "sku": {"name": "Compute_Savings_Plan"},
+                    "properties": {
+                        "displayName": self.name or "Savings plan",
+                        "billingScopeId": billing_scope,
+                        "term": self.term,
+                        "billingPlan": "P1M",
+                        "appliedScopeType": "Shared",
+                        "commitment": {
+                            "grain": "Hourly",
+                            "currencyCode": "USD",
+                            "amount": float(self.hourly_commitment),
+                        },
+                    },
+                }
+            ]
         if not self.sku.strip() or not self.location.strip() or self.quantity < 1:
-            raise ValidationError(_("A reservation needs a product (SKU), a region and a quantity."), code="sku")
-        return [{"sku": {"name": self.sku.strip()}, "location": self.location.strip(), "properties": {
-            "reservedResourceType": self.resource_type, "billingScopeId": billing_scope, "term": self.term,
-            "billingPlan": self.billing_plan, "quantity": self.quantity,
-            "displayName": self.name or self.sku.strip(), "appliedScopeType": "Shared", "renew": False}}], []
+            raise ValidationError(
+                _("A reservation needs a product (SKU), a region and a quantity."), code="sku"
+            )
+        return [
+            {
+                "sku": {"name": self.sku.strip()},
+                "location": self.location.strip(),
+                "properties": {
+                    "reservedResourceType": self.resource_type,
+                    "billingScopeId": billing_scope,
+                    "term": self.term,
+                    "billingPlan": self.billing_plan,
+                    "quantity": self.quantity,
+                    "displayName": self.name or self.sku.strip(),
+                    "appliedScopeType": "Shared",
+                    "renew": False,
+                },
+            }
+        ], []
 
 
-def quote_exchange(*, actor: Agent, reservation: Reservation, quantity: int, purchase: Purchase,
-                   origin: Origin, client: Reservations | None = None) -> PartnerOperation:
+def quote_exchange(
+    *,
+    actor: Agent,
+    reservation: Reservation,
+    quantity: int,
+    purchase: Purchase,
+    origin: Origin,
+    client: Reservations | None = None,
+) -> PartnerOperation:
     """Ask Microsoft what exchanging the reservation for `purchase` would cost (calculateExchange): the net
     payable, refunds, purchases and Microsoft's policy result (eligibility is Microsoft's, never ours)."""
     customer = reservation.order.customer
-    entry = {"action": Action.EXCHANGE_RESERVATION, "resource_type": ResourceType.RESERVATION,
-             "resource_id": reservation.reservation_id, "new_value": {"quantity": quantity, "buy": purchase.kind}}
+    entry = {
+        "action": Action.EXCHANGE_RESERVATION,
+        "resource_type": ResourceType.RESERVATION,
+        "resource_id": reservation.reservation_id,
+        "new_value": {"quantity": quantity, "buy": purchase.kind},
+    }
     with audited(actor=actor, origin=origin, customer=customer, **entry):
         _require_admin(actor)
         if reservation.provisioning_state in CLOSED_STATES:
             raise ValidationError(_("This reservation is no longer active."), code="closed")
         if not 1 <= quantity <= reservation.quantity:
-            raise ValidationError(_("Exchange between 1 and %(most)s."), code="quantity",
-                                  params={"most": reservation.quantity})
+            raise ValidationError(
+                _("Exchange between 1 and %(most)s."), code="quantity", params={"most": reservation.quantity}
+            )
         reservations_to_buy, plans_to_buy = purchase.request(customer)
     client = client or benefits_client(customer)
-    to_exchange = [{"reservationId": reservation_id(reservation.order.order_id, reservation.reservation_id),
-                    "quantity": quantity}]
+    to_exchange = [
+        {
+            "reservationId": reservation_id(reservation.order.order_id, reservation.reservation_id),
+            "quantity": quantity,
+        }
+    ]
     try:
-        quote = client.calculate_exchange(to_exchange=to_exchange, reservations_to_purchase=reservations_to_buy,
-                                          savings_plans_to_purchase=plans_to_buy)
+        quote = client.calculate_exchange(
+            to_exchange=to_exchange,
+            reservations_to_purchase=reservations_to_buy,
+            savings_plans_to_purchase=plans_to_buy,
+        )
     except MicrosoftError as exc:
         with audited(actor=actor, origin=origin, customer=customer, **entry):
             raise _microsoft_refusal(exc) from exc
     with transaction.atomic():
         return PartnerOperation.objects.create(
-            customer=customer, kind=Kind.EXCHANGE_RESERVATION, reservation=reservation, state=State.QUOTED,
-            quoted_at=timezone.now(), request={"sessionId": quote.session_id},
-            quote={"sessionId": quote.session_id, "quantity": quantity, "buy": purchase.kind,
-                   "netPayable": quote.net_payable.as_json(), "refundsTotal": quote.refunds_total.as_json(),
-                   "purchasesTotal": quote.purchases_total.as_json(),
-                   "reservationsToPurchase": reservations_to_buy, "savingsPlansToPurchase": plans_to_buy,
-                   "policyErrors": [{"code": e.code, "message": e.message} for e in quote.policy_errors]},
-            requested_by=actor, origin=_origin_json(origin))
+            customer=customer,
+            kind=Kind.EXCHANGE_RESERVATION,
+            reservation=reservation,
+            state=State.QUOTED,
+            quoted_at=timezone.now(),
+            request={"sessionId": quote.session_id},
+            quote={
+                "sessionId": quote.session_id,
+                "quantity": quantity,
+                "buy": purchase.kind,
+                "netPayable": quote.net_payable.as_json(),
+                "refundsTotal": quote.refunds_total.as_json(),
+                "purchasesTotal": quote.purchases_total.as_json(),
+                "reservationsToPurchase": reservations_to_buy,
+                "savingsPlansToPurchase": plans_to_buy,
+                "policyErrors": [{"code": e.code, "message": e.message} for e in quote.policy_errors],
+            },
+            requested_by=actor,
+            origin=_origin_json(origin),
+        )
 
 
 def confirm_exchange(*, actor: Agent, operation: PartnerOperation, origin: Origin) -> PartnerOperation:
     """Send the quoted exchange (exchange, with the quote's session): Exchange Reservation. Not counted
     against the refund allowance."""
     customer = operation.customer
-    with audited(actor=actor, origin=origin, customer=customer, action=Action.EXCHANGE_RESERVATION,
-                 resource_type=ResourceType.RESERVATION,
-                 resource_id=operation.reservation.reservation_id if operation.reservation else "",
-                 old_value=operation.quote):
+    with audited(
+        actor=actor,
+        origin=origin,
+        customer=customer,
+        action=Action.EXCHANGE_RESERVATION,
+        resource_type=ResourceType.RESERVATION,
+        resource_id=operation.reservation.reservation_id if operation.reservation else "",
+        old_value=operation.quote,
+    ):
         _require_admin(actor)
         lock_customer(customer)
         current = _quoted(operation, Kind.EXCHANGE_RESERVATION)
         errors = current.quote.get("policyErrors") or []
         if errors:
-            raise ValidationError(_("Microsoft will not make this exchange: %(reason)s"), code="policy",
-                                  params={"reason": " ".join(f"{e.get('code')}: {e.get('message')}"
-                                                             for e in errors)})
+            raise ValidationError(
+                _("Microsoft will not make this exchange: %(reason)s"),
+                code="policy",
+                params={"reason": " ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)},
+            )
         _refuse_if_busy(reservation=current.reservation)
         current.state, current.requested_by = State.WAITING, actor
         current.origin, current.next_attempt_at = _origin_json(origin), timezone.now()
@@ -495,12 +710,20 @@ def send_soon(operation_id: int) -> None:
 def _claim(operation_id: int) -> PartnerOperation | None:
     """Take the operation's lease (several workers on several machines never handle one at once)."""
     now = timezone.now()
-    claimed = (PartnerOperation.objects.filter(pk=operation_id, state__in=PartnerOperation.PENDING,
-                                               next_attempt_at__lte=now)
-               .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-               .update(lease_until=now + timedelta(seconds=120)))
-    return PartnerOperation.objects.select_related("reservation__order", "savings_plan__order", "customer",
-                                                   "requested_by").get(pk=operation_id) if claimed else None
+    claimed = (
+        PartnerOperation.objects.filter(
+            pk=operation_id, state__in=PartnerOperation.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=120))
+    )
+    return (
+        PartnerOperation.objects.select_related(
+            "reservation__order", "savings_plan__order", "customer", "requested_by"
+        ).get(pk=operation_id)
+        if claimed
+        else None
+    )
 
 
 def advance(operation_id: int, *, client: Reservations | None = None) -> PartnerOperation | None:
@@ -519,8 +742,9 @@ def advance(operation_id: int, *, client: Reservations | None = None) -> Partner
         # Worth another try: PATCH is idempotent, and a session's return or exchange answers its first answer.
         return _later(operation, seconds=min(600, 15 * 2 ** min(operation.attempts, 5)), error=exc)
     except MicrosoftError as exc:
-        return _finish(operation, client, Operation(status="Failed", error_code=exc.code,
-                                                    error_message=exc.message))
+        return _finish(
+            operation, client, Operation(status="Failed", error_code=exc.code, error_message=exc.message)
+        )
     if not answer.done:
         operation.state, operation.poll_url = State.IN_PROGRESS, answer.poll_url or operation.poll_url
         return _later(operation, seconds=answer.retry_after)
@@ -530,26 +754,35 @@ def advance(operation_id: int, *, client: Reservations | None = None) -> Partner
 def _send(client: Reservations, operation: PartnerOperation) -> Operation:
     request = operation.request
     if operation.kind == Kind.UPDATE_RESERVATION:
-        return client.update_reservation(operation.reservation.order.order_id,
-                                         operation.reservation.reservation_id, request)
+        return client.update_reservation(
+            operation.reservation.order.order_id, operation.reservation.reservation_id, request
+        )
     if operation.kind == Kind.UPDATE_SAVINGS_PLAN:
-        return client.update_savings_plan(operation.savings_plan.order.order_id, operation.savings_plan.plan_id,
-                                          request)
+        return client.update_savings_plan(
+            operation.savings_plan.order.order_id, operation.savings_plan.plan_id, request
+        )
     if operation.kind == Kind.RETURN_RESERVATION:
-        return client.return_reservation(operation.reservation.order.order_id,
-                                         operation.reservation.reservation_id, quantity=request["quantity"],
-                                         session_id=request["sessionId"], reason=request.get("returnReason", ""))
+        return client.return_reservation(
+            operation.reservation.order.order_id,
+            operation.reservation.reservation_id,
+            quantity=request["quantity"],
+            session_id=request["sessionId"],
+            reason=request.get("returnReason", ""),
+        )
     return client.exchange(session_id=request["sessionId"])
 
 
-def _later(operation: PartnerOperation, *, seconds: float, error: MicrosoftError | None = None) -> PartnerOperation:
+def _later(
+    operation: PartnerOperation, *, seconds: float, error: MicrosoftError | None = None
+) -> PartnerOperation:
     operation.attempts += 1
     operation.next_attempt_at = timezone.now() + timedelta(seconds=max(1.0, seconds))
     operation.lease_until = None
     if error is not None:
         operation.error_message = error.message[:1000]
-    operation.save(update_fields=["state", "poll_url", "attempts", "next_attempt_at", "lease_until",
-                                  "error_message"])
+    operation.save(
+        update_fields=["state", "poll_url", "attempts", "next_attempt_at", "lease_until", "error_message"]
+    )
     transaction.on_commit(lambda: _requeue(operation))
     return operation
 
@@ -566,7 +799,7 @@ def _finish(operation: PartnerOperation, client: Reservations, answer: Operation
     if answer.succeeded:
         try:
             fresh = _read_back(client, operation)
-        except MicrosoftError as exc:   # the change is done at Azure; the next sync brings the mirror
+        except MicrosoftError as exc:  # the change is done at Azure; the next sync brings the mirror
             logger.warning("Azure did %s, but reading it back failed: %s", operation.kind, exc.message)
     with transaction.atomic():
         customer = lock_customer(operation.customer)
@@ -578,16 +811,26 @@ def _finish(operation: PartnerOperation, client: Reservations, answer: Operation
         operation.save()
         if fresh is not None:
             _mirror(operation, fresh)
-        origin = Origin(source=operation.origin.get("source") or Source.SYSTEM,
-                        request_id=operation.origin.get("request_id") or f"partner-operation-{operation.pk}",
-                        correlation_id=operation.origin.get("correlation_id") or "",
-                        client_ip=operation.origin.get("client_ip"))
-        record(action=ACTIONS[operation.kind], actor=operation.requested_by, origin=origin, customer=customer,
-               resource_type=_resource_type(operation.kind), resource_id=_target_id(operation),
-               old_value=operation.quote or operation.before, new_value=operation.result,
-               status=Status.SUCCEEDED if answer.succeeded else Status.FAILED,
-               failure_reason="" if answer.succeeded else (
-                   f"Azure: {answer.error_code}: {answer.error_message}".strip(": ")[:500]))
+        origin = Origin(
+            source=operation.origin.get("source") or Source.SYSTEM,
+            request_id=operation.origin.get("request_id") or f"partner-operation-{operation.pk}",
+            correlation_id=operation.origin.get("correlation_id") or "",
+            client_ip=operation.origin.get("client_ip"),
+        )
+        record(
+            action=ACTIONS[operation.kind],
+            actor=operation.requested_by,
+            origin=origin,
+            customer=customer,
+            resource_type=_resource_type(operation.kind),
+            resource_id=_target_id(operation),
+            old_value=operation.quote or operation.before,
+            new_value=operation.result,
+            status=Status.SUCCEEDED if answer.succeeded else Status.FAILED,
+            failure_reason=""
+            if answer.succeeded
+            else (f"Azure: {answer.error_code}: {answer.error_message}".strip(": ")[:500]),
+        )
     return operation
 
 
@@ -623,27 +866,50 @@ def _mirror(operation: PartnerOperation, fresh: list[tuple[object, dict]]) -> No
         row.display_name = props.get("displayName", row.display_name) or row.display_name
         row.scope = scope
         row.renew = bool(props.get("renew", row.renew))
-        row.provisioning_state = (props.get("displayProvisioningState") or props.get("provisioningState")
-                                  or row.provisioning_state)
+        row.provisioning_state = (
+            props.get("displayProvisioningState") or props.get("provisioningState") or row.provisioning_state
+        )
         if isinstance(row, Reservation):
-            applied = [value for value in (scope_properties.get("resourceGroupId"),
-                                           scope_properties.get("managementGroupId")) if value]
+            applied = [
+                value
+                for value in (
+                    scope_properties.get("resourceGroupId"),
+                    scope_properties.get("managementGroupId"),
+                )
+                if value
+            ]
             row.applied_scopes = applied or props.get("appliedScopes") or []
             if isinstance(props.get("quantity"), int):
                 row.quantity = props["quantity"]
-            row.save(update_fields=["display_name", "scope", "renew", "provisioning_state", "applied_scopes",
-                                    "quantity"])
+            row.save(
+                update_fields=[
+                    "display_name",
+                    "scope",
+                    "renew",
+                    "provisioning_state",
+                    "applied_scopes",
+                    "quantity",
+                ]
+            )
         else:
-            row.applied_scope = (scope_properties.get("resourceGroupId") or scope_properties.get("managementGroupId")
-                                 or scope_properties.get("subscriptionId") or "")
+            row.applied_scope = (
+                scope_properties.get("resourceGroupId")
+                or scope_properties.get("managementGroupId")
+                or scope_properties.get("subscriptionId")
+                or ""
+            )
             row.save(update_fields=["display_name", "scope", "renew", "provisioning_state", "applied_scope"])
 
 
 def run_due(*, limit: int = 100, client_for=None) -> int:
     """Advance every operation that is due (the worker's sweep, and `manage.py partner_operations`)."""
-    due = list(PartnerOperation.objects.filter(state__in=PartnerOperation.PENDING,
-                                               next_attempt_at__lte=timezone.now())
-               .order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+    due = list(
+        PartnerOperation.objects.filter(
+            state__in=PartnerOperation.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
     done = 0
     for pk in due:
         if advance(pk, client=client_for(pk) if client_for else None) is not None:

@@ -1,4 +1,5 @@
-"""Pages of the partner's operations: a reservation's and a savings plan's page, refund and exchange quotes."""
+"""Pages of the partner's operations: a reservation's and a savings plan's page, refund and exchange
+quotes."""
 
 from uuid import UUID
 
@@ -30,13 +31,15 @@ Kind = PartnerOperation.Kind
 
 
 def _reservation(tenant_id: UUID, pk: int) -> Reservation:
-    return get_object_or_404(Reservation.objects.select_related("order__customer"), pk=pk,
-                             order__customer__tenant_id=tenant_id)
+    return get_object_or_404(
+        Reservation.objects.select_related("order__customer"), pk=pk, order__customer__tenant_id=tenant_id
+    )
 
 
 def _plan(tenant_id: UUID, pk: int) -> SavingsPlan:
-    return get_object_or_404(SavingsPlan.objects.select_related("order__customer"), pk=pk,
-                             order__customer__tenant_id=tenant_id)
+    return get_object_or_404(
+        SavingsPlan.objects.select_related("order__customer"), pk=pk, order__customer__tenant_id=tenant_id
+    )
 
 
 def _operation(reservation: Reservation, pk, kind: str) -> PartnerOperation:
@@ -46,8 +49,13 @@ def _operation(reservation: Reservation, pk, kind: str) -> PartnerOperation:
 def _refuse_forged(request: HttpRequest, customer, kind: str, resource_id: str) -> None:
     """A read-only agent's POST is refused and logged as Failed, whatever it holds."""
     if not can_manage_benefits(request.user):
-        operations.refuse_unless_admin(actor=request.user, origin=Origin.from_request(request), customer=customer,
-                                       kind=kind, resource_id=resource_id)
+        operations.refuse_unless_admin(
+            actor=request.user,
+            origin=Origin.from_request(request),
+            customer=customer,
+            kind=kind,
+            resource_id=resource_id,
+        )
         raise PermissionDenied
 
 
@@ -73,15 +81,22 @@ def reservation_detail(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRe
     reservation = _reservation(tenant_id, pk)
     customer = reservation.order.customer
     subscriptions = operations.azure_subscriptions(customer)
-    return render(request, "purchases/operations/reservation.html", {
-        "customer": customer, "section": "reservations", "reservation": reservation,
-        "can_manage": can_manage_benefits(request.user),
-        "pending": operations.pending_operations(reservation=reservation).first(),
-        "history": _history(reservation=reservation), "allowance": operations.allowance(customer),
-        "scope_form": ScopeForm(subscriptions=subscriptions, initial={"scope": "Shared"}),
-        "name_form": NameForm(initial={"name": reservation.display_name}),
-        "quantity_form": QuantityForm(initial={"quantity": reservation.quantity}),
-    })
+    return render(
+        request,
+        "purchases/operations/reservation.html",
+        {
+            "customer": customer,
+            "section": "reservations",
+            "reservation": reservation,
+            "can_manage": can_manage_benefits(request.user),
+            "pending": operations.pending_operations(reservation=reservation).first(),
+            "history": _history(reservation=reservation),
+            "allowance": operations.allowance(customer),
+            "scope_form": ScopeForm(subscriptions=subscriptions, initial={"scope": "Shared"}),
+            "name_form": NameForm(initial={"name": reservation.display_name}),
+            "quantity_form": QuantityForm(initial={"quantity": reservation.quantity}),
+        },
+    )
 
 
 def _post_update(request: HttpRequest, *, customer, target, kind: str, form, build) -> HttpResponse:
@@ -100,8 +115,9 @@ def _post_update(request: HttpRequest, *, customer, target, kind: str, form, bui
 
 
 def _update_reservation(request, reservation, **changes):
-    return operations.update_reservation(actor=request.user, reservation=reservation,
-                                         origin=Origin.from_request(request), **changes)
+    return operations.update_reservation(
+        actor=request.user, reservation=reservation, origin=Origin.from_request(request), **changes
+    )
 
 
 @require_POST
@@ -109,16 +125,27 @@ def reservation_scope(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRes
     reservation = _reservation(tenant_id, pk)
     customer = reservation.order.customer
     form = ScopeForm(request.POST, subscriptions=operations.azure_subscriptions(customer))
-    return _post_update(request, customer=customer, target=reservation, kind=Kind.UPDATE_RESERVATION, form=form,
-                        build=lambda f: _update_reservation(request, reservation, scope=f.scope_value()))
+    return _post_update(
+        request,
+        customer=customer,
+        target=reservation,
+        kind=Kind.UPDATE_RESERVATION,
+        form=form,
+        build=lambda f: _update_reservation(request, reservation, scope=f.scope_value()),
+    )
 
 
 @require_POST
 def reservation_name(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResponse:
     reservation = _reservation(tenant_id, pk)
-    return _post_update(request, customer=reservation.order.customer, target=reservation,
-                        kind=Kind.UPDATE_RESERVATION, form=NameForm(request.POST),
-                        build=lambda f: _update_reservation(request, reservation, name=f.cleaned_data["name"]))
+    return _post_update(
+        request,
+        customer=reservation.order.customer,
+        target=reservation,
+        kind=Kind.UPDATE_RESERVATION,
+        form=NameForm(request.POST),
+        build=lambda f: _update_reservation(request, reservation, name=f.cleaned_data["name"]),
+    )
 
 
 @require_POST
@@ -131,8 +158,14 @@ def reservation_renew(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRes
             return _update_reservation(request, reservation, renew_now=True)
         return _update_reservation(request, reservation, renew=choice == "on")
 
-    return _post_update(request, customer=reservation.order.customer, target=reservation,
-                        kind=Kind.UPDATE_RESERVATION, form=RenewForm(request.POST), build=build)
+    return _post_update(
+        request,
+        customer=reservation.order.customer,
+        target=reservation,
+        kind=Kind.UPDATE_RESERVATION,
+        form=RenewForm(request.POST),
+        build=build,
+    )
 
 
 # ------------------------------------------------------------------------------------------- refund
@@ -147,9 +180,12 @@ def refund_quote_new(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResp
         messages.error(request, _("Enter a quantity of at least 1."))
         return redirect(back)
     try:
-        operation = operations.quote_refund(actor=request.user, reservation=reservation,
-                                            quantity=form.cleaned_data["quantity"],
-                                            origin=Origin.from_request(request))
+        operation = operations.quote_refund(
+            actor=request.user,
+            reservation=reservation,
+            quantity=form.cleaned_data["quantity"],
+            origin=Origin.from_request(request),
+        )
     except ValidationError as exc:
         _report(request, exc)
         return redirect(back)
@@ -161,16 +197,29 @@ def refund_quote(request: HttpRequest, tenant_id: UUID, pk: int, operation_id: i
     reservation = _reservation(tenant_id, pk)
     operation = _operation(reservation, operation_id, Kind.RETURN_RESERVATION)
     customer = reservation.order.customer
-    allowance = operations.allowance(customer, microsoft_used=operations._money(operation.quote.get("consumed")))
-    refusal = (operations.refund_refusal(operation, allowance)
-               if operation.state == PartnerOperation.State.QUOTED else None)
-    return render(request, "purchases/operations/refund_quote.html", {
-        "customer": customer, "section": "reservations", "reservation": reservation, "operation": operation,
-        "allowance": allowance, "refusal": refusal.messages if refusal else [],
-        "refund": operations._money(operation.quote.get("refund")),
-        "can_manage": can_manage_benefits(request.user),
-        "form": ConfirmRefundForm(initial={"operation": operation.pk}),
-    })
+    allowance = operations.allowance(
+        customer, microsoft_used=operations._money(operation.quote.get("consumed"))
+    )
+    refusal = (
+        operations.refund_refusal(operation, allowance)
+        if operation.state == PartnerOperation.State.QUOTED
+        else None
+    )
+    return render(
+        request,
+        "purchases/operations/refund_quote.html",
+        {
+            "customer": customer,
+            "section": "reservations",
+            "reservation": reservation,
+            "operation": operation,
+            "allowance": allowance,
+            "refusal": refusal.messages if refusal else [],
+            "refund": operations._money(operation.quote.get("refund")),
+            "can_manage": can_manage_benefits(request.user),
+            "form": ConfirmRefundForm(initial={"operation": operation.pk}),
+        },
+    )
 
 
 @require_POST
@@ -186,13 +235,18 @@ def refund_confirm(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRespon
     operation = _operation(reservation, form.cleaned_data["operation"], Kind.RETURN_RESERVATION)
     origin = Origin.from_request(request)
     try:
-        operations.confirm_refund(actor=request.user, operation=operation, reason=form.cleaned_data["reason"],
-                                  origin=origin)
+        operations.confirm_refund(
+            actor=request.user, operation=operation, reason=form.cleaned_data["reason"], origin=origin
+        )
     except operations.QuoteExpired as exc:
         _report(request, exc)
         try:
-            fresh = operations.quote_refund(actor=request.user, reservation=reservation,
-                                            quantity=operation.quote.get("quantity") or 1, origin=origin)
+            fresh = operations.quote_refund(
+                actor=request.user,
+                reservation=reservation,
+                quantity=operation.quote.get("quantity") or 1,
+                origin=origin,
+            )
         except ValidationError as again:
             _report(request, again)
             return redirect(back)
@@ -200,7 +254,9 @@ def refund_confirm(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRespon
     except ValidationError as exc:
         _report(request, exc)
         return redirect(reverse("benefits:refund_quote", args=[tenant_id, pk, operation.pk]))
-    messages.success(request, _("The return was sent to Azure. The outcome appears here when Azure confirms it."))
+    messages.success(
+        request, _("The return was sent to Azure. The outcome appears here when Azure confirms it.")
+    )
     return redirect(back)
 
 
@@ -213,21 +269,33 @@ def exchange_new(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResponse
         _refuse_forged(request, customer, Kind.EXCHANGE_RESERVATION, reservation.reservation_id)
     elif not can_manage_benefits(request.user):
         raise PermissionDenied
-    form = ExchangeForm(request.POST if request.method == "POST" else None,
-                        initial={"quantity": reservation.quantity, "term": reservation.order.term or "P1Y",
-                                 "buy": "savings_plan"})
+    form = ExchangeForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "quantity": reservation.quantity,
+            "term": reservation.order.term or "P1Y",
+            "buy": "savings_plan",
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             operation = operations.quote_exchange(
-                actor=request.user, reservation=reservation, quantity=form.cleaned_data["quantity"],
-                purchase=form.purchase(), origin=Origin.from_request(request))
+                actor=request.user,
+                reservation=reservation,
+                quantity=form.cleaned_data["quantity"],
+                purchase=form.purchase(),
+                origin=Origin.from_request(request),
+            )
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
         else:
             return redirect(reverse("benefits:exchange_quote", args=[tenant_id, pk, operation.pk]))
-    return render(request, "purchases/operations/exchange.html", {
-        "customer": customer, "section": "reservations", "reservation": reservation, "form": form})
+    return render(
+        request,
+        "purchases/operations/exchange.html",
+        {"customer": customer, "section": "reservations", "reservation": reservation, "form": form},
+    )
 
 
 @require_GET
@@ -235,15 +303,22 @@ def exchange_quote(request: HttpRequest, tenant_id: UUID, pk: int, operation_id:
     reservation = _reservation(tenant_id, pk)
     operation = _operation(reservation, operation_id, Kind.EXCHANGE_RESERVATION)
     quote = operation.quote
-    return render(request, "purchases/operations/exchange_quote.html", {
-        "customer": reservation.order.customer, "section": "reservations", "reservation": reservation,
-        "operation": operation, "policy_errors": quote.get("policyErrors") or [],
-        "net_payable": operations._money(quote.get("netPayable")),
-        "refunds_total": operations._money(quote.get("refundsTotal")),
-        "purchases_total": operations._money(quote.get("purchasesTotal")),
-        "can_manage": can_manage_benefits(request.user),
-        "form": ConfirmForm(initial={"operation": operation.pk}),
-    })
+    return render(
+        request,
+        "purchases/operations/exchange_quote.html",
+        {
+            "customer": reservation.order.customer,
+            "section": "reservations",
+            "reservation": reservation,
+            "operation": operation,
+            "policy_errors": quote.get("policyErrors") or [],
+            "net_payable": operations._money(quote.get("netPayable")),
+            "refunds_total": operations._money(quote.get("refundsTotal")),
+            "purchases_total": operations._money(quote.get("purchasesTotal")),
+            "can_manage": can_manage_benefits(request.user),
+            "form": ConfirmForm(initial={"operation": operation.pk}),
+        },
+    )
 
 
 @require_POST
@@ -258,15 +333,18 @@ def exchange_confirm(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResp
         return redirect(back)
     operation = _operation(reservation, form.cleaned_data["operation"], Kind.EXCHANGE_RESERVATION)
     try:
-        operations.confirm_exchange(actor=request.user, operation=operation, origin=Origin.from_request(request))
+        operations.confirm_exchange(
+            actor=request.user, operation=operation, origin=Origin.from_request(request)
+        )
     except operations.QuoteExpired as exc:
         _report(request, exc)
         return redirect(reverse("benefits:exchange_new", args=[tenant_id, pk]))
     except ValidationError as exc:
         _report(request, exc)
         return redirect(reverse("benefits:exchange_quote", args=[tenant_id, pk, operation.pk]))
-    messages.success(request, _("The exchange was sent to Azure. The outcome appears here when Azure confirms "
-                                "it."))
+    messages.success(
+        request, _("The exchange was sent to Azure. The outcome appears here when Azure confirms it.")
+    )
     return redirect(back)
 
 
@@ -275,20 +353,28 @@ def exchange_confirm(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResp
 def savings_plan_detail(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResponse:
     plan = _plan(tenant_id, pk)
     customer = plan.order.customer
-    return render(request, "purchases/operations/savings_plan.html", {
-        "customer": customer, "section": "savings_plans", "plan": plan,
-        "can_manage": can_manage_benefits(request.user),
-        "pending": operations.pending_operations(savings_plan=plan).first(),
-        "history": _history(savings_plan=plan),
-        "scope_form": ScopeForm(subscriptions=operations.azure_subscriptions(customer),
-                                initial={"scope": "Shared"}),
-        "name_form": NameForm(initial={"name": plan.display_name}),
-    })
+    return render(
+        request,
+        "purchases/operations/savings_plan.html",
+        {
+            "customer": customer,
+            "section": "savings_plans",
+            "plan": plan,
+            "can_manage": can_manage_benefits(request.user),
+            "pending": operations.pending_operations(savings_plan=plan).first(),
+            "history": _history(savings_plan=plan),
+            "scope_form": ScopeForm(
+                subscriptions=operations.azure_subscriptions(customer), initial={"scope": "Shared"}
+            ),
+            "name_form": NameForm(initial={"name": plan.display_name}),
+        },
+    )
 
 
 def _update_plan(request, plan, **changes):
-    return operations.update_savings_plan(actor=request.user, plan=plan, origin=Origin.from_request(request),
-                                          **changes)
+    return operations.update_savings_plan(
+        actor=request.user, plan=plan, origin=Origin.from_request(request), **changes
+    )
 
 
 @require_POST
@@ -296,16 +382,27 @@ def savings_plan_scope(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRe
     plan = _plan(tenant_id, pk)
     customer = plan.order.customer
     form = ScopeForm(request.POST, subscriptions=operations.azure_subscriptions(customer))
-    return _post_update(request, customer=customer, target=plan, kind=Kind.UPDATE_SAVINGS_PLAN, form=form,
-                        build=lambda f: _update_plan(request, plan, scope=f.scope_value()))
+    return _post_update(
+        request,
+        customer=customer,
+        target=plan,
+        kind=Kind.UPDATE_SAVINGS_PLAN,
+        form=form,
+        build=lambda f: _update_plan(request, plan, scope=f.scope_value()),
+    )
 
 
 @require_POST
 def savings_plan_name(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpResponse:
     plan = _plan(tenant_id, pk)
-    return _post_update(request, customer=plan.order.customer, target=plan, kind=Kind.UPDATE_SAVINGS_PLAN,
-                        form=NameForm(request.POST),
-                        build=lambda f: _update_plan(request, plan, name=f.cleaned_data["name"]))
+    return _post_update(
+        request,
+        customer=plan.order.customer,
+        target=plan,
+        kind=Kind.UPDATE_SAVINGS_PLAN,
+        form=NameForm(request.POST),
+        build=lambda f: _update_plan(request, plan, name=f.cleaned_data["name"]),
+    )
 
 
 @require_POST
@@ -317,5 +414,11 @@ def savings_plan_renew(request: HttpRequest, tenant_id: UUID, pk: int) -> HttpRe
             raise ValidationError(_("Turn auto-renew on: a savings plan renews when it ends."), code="renew")
         return _update_plan(request, plan, renew=form.cleaned_data["renew"] == "on")
 
-    return _post_update(request, customer=plan.order.customer, target=plan, kind=Kind.UPDATE_SAVINGS_PLAN,
-                        form=RenewForm(request.POST), build=build)
+    return _post_update(
+        request,
+        customer=plan.order.customer,
+        target=plan,
+        kind=Kind.UPDATE_SAVINGS_PLAN,
+        form=RenewForm(request.POST),
+        build=build,
+    )

@@ -7,7 +7,8 @@ Apps, from the bottom up; each may import only the apps below it (and Django, an
     customers    customers, subscriptions, users and roles; their pages
     permissions  purchase permissions, readiness, the Account page
     microsoft    the Microsoft connection: client, tokens, the sync into customers and permissions
-    purchases    what customers buy themselves: mirrors, de-duplication, notifications, the limit; the partner's operations
+    purchases    what customers buy themselves: mirrors, de-duplication, notifications, the limit,
+                 the partner's operations on them
     api          the JSON API and API tokens
     demo         seed_demo, which acts out every service
 

@@ -49,20 +49,25 @@ def writes(world):
 
 
 # ------------------------------------------------------------------------------------------ update
-def test_scope_change_goes_through_the_worker_and_the_mirror_changes_only_when_azure_confirms(world, admin_agent):
+def test_scope_change_goes_through_the_worker_and_the_mirror_changes_only_when_azure_confirms(
+    world, admin_agent
+):
     world.load(azure_order("ro-1", total=1000))
     reservation = world.reservations["ro-1"]
     operation = operations.update_reservation(
-        actor=admin_agent, reservation=reservation, origin=ORIGIN,
-        scope=Scope(kind="ResourceGroup", subscription=world.azure_id, resource_group="web"))
-    assert operation.state == State.WAITING and world.requests() == []    # nothing sent by the service
+        actor=admin_agent,
+        reservation=reservation,
+        origin=ORIGIN,
+        scope=Scope(kind="ResourceGroup", subscription=world.azure_id, resource_group="web"),
+    )
+    assert operation.state == State.WAITING and world.requests() == []  # nothing sent by the service
     assert entries() == []
     operation = step(operation)
     assert operation.state == State.IN_PROGRESS and operation.poll_url
     assert writes(world) == [("PATCH", "ro-1-r")]
     assert Reservation.objects.get(pk=reservation.pk).scope == "Shared" and entries() == []
     operation = step(operation)
-    assert operation.state == State.IN_PROGRESS                           # Azure: InProgress
+    assert operation.state == State.IN_PROGRESS  # Azure: InProgress
     operation = step(operation)
     assert operation.state == State.SUCCEEDED
     mirror = Reservation.objects.get(pk=reservation.pk)
@@ -70,7 +75,11 @@ def test_scope_change_goes_through_the_worker_and_the_mirror_changes_only_when_a
     assert mirror.applied_scopes == [f"/subscriptions/{world.azure_id}/resourceGroups/web"]
     [entry] = entries()
     assert (entry.action, entry.status, entry.actor, entry.resource_id) == (
-        Action.UPDATE_RESERVATION, Status.SUCCEEDED, admin_agent, "ro-1-r")
+        Action.UPDATE_RESERVATION,
+        Status.SUCCEEDED,
+        admin_agent,
+        "ro-1-r",
+    )
     assert entry.old_value["scope"] == "Shared" and entry.new_value["status"] == "Succeeded"
     assert entry.request_id == "ops-test"
 
@@ -78,10 +87,15 @@ def test_scope_change_goes_through_the_worker_and_the_mirror_changes_only_when_a
 def test_rename_and_auto_renew_answer_at_once_and_asking_for_what_is_changes_nothing(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
     reservation = world.reservations["ro-1"]
-    assert operations.update_reservation(actor=admin_agent, reservation=reservation, origin=ORIGIN,
-                                         name="ro-1 VMs", renew=False) is None
-    renamed = operations.update_reservation(actor=admin_agent, reservation=reservation, origin=ORIGIN,
-                                            name="Web servers", renew=True)
+    assert (
+        operations.update_reservation(
+            actor=admin_agent, reservation=reservation, origin=ORIGIN, name="ro-1 VMs", renew=False
+        )
+        is None
+    )
+    renamed = operations.update_reservation(
+        actor=admin_agent, reservation=reservation, origin=ORIGIN, name="Web servers", renew=True
+    )
     assert step(renamed).state == State.SUCCEEDED
     mirror = Reservation.objects.get(pk=reservation.pk)
     assert (mirror.display_name, mirror.renew) == ("Web servers", True)
@@ -90,8 +104,9 @@ def test_rename_and_auto_renew_answer_at_once_and_asking_for_what_is_changes_not
 
 def test_renew_sets_up_the_renewal_purchase(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
-    operation = operations.update_reservation(actor=admin_agent, reservation=world.reservations["ro-1"],
-                                              origin=ORIGIN, renew_now=True)
+    operation = operations.update_reservation(
+        actor=admin_agent, reservation=world.reservations["ro-1"], origin=ORIGIN, renew_now=True
+    )
     assert operation.request["renew"] is True
     assert operation.request["renewProperties"]["purchaseProperties"]["sku"] == {"name": "Standard_D2s_v5"}
     drain(world)
@@ -100,21 +115,31 @@ def test_renew_sets_up_the_renewal_purchase(world, admin_agent):
 
 def test_bad_scopes_are_refused_with_a_reason_and_logged(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
-    for scope in (Scope(kind="Single", subscription="f0000000-0000-4000-8000-00000000dead"),
-                  Scope(kind="ResourceGroup", subscription=world.azure_id, resource_group="bad name!"),
-                  Scope(kind="ManagementGroup", management_group=""), Scope(kind="Everywhere")):
+    for scope in (
+        Scope(kind="Single", subscription="f0000000-0000-4000-8000-00000000dead"),
+        Scope(kind="ResourceGroup", subscription=world.azure_id, resource_group="bad name!"),
+        Scope(kind="ManagementGroup", management_group=""),
+        Scope(kind="Everywhere"),
+    ):
         with pytest.raises(ValidationError):
-            operations.update_reservation(actor=admin_agent, reservation=world.reservations["ro-1"],
-                                          origin=ORIGIN, scope=scope)
+            operations.update_reservation(
+                actor=admin_agent, reservation=world.reservations["ro-1"], origin=ORIGIN, scope=scope
+            )
     assert PartnerOperation.objects.count() == 0 and world.requests() == []
     assert [e.status for e in entries()] == [Status.FAILED] * 4
 
 
 def test_an_operation_that_fails_halfway_leaves_the_mirror_and_logs_azures_failure(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
-    world.sim.control.faults([{"method": "PATCH", "path": "reservations/ro-1-r$", "fault": "operation_failed"}])
-    operation = operations.update_reservation(actor=admin_agent, reservation=world.reservations["ro-1"],
-                                              origin=ORIGIN, scope=Scope(kind="Single", subscription=world.azure_id))
+    world.sim.control.faults(
+        [{"method": "PATCH", "path": "reservations/ro-1-r$", "fault": "operation_failed"}]
+    )
+    operation = operations.update_reservation(
+        actor=admin_agent,
+        reservation=world.reservations["ro-1"],
+        origin=ORIGIN,
+        scope=Scope(kind="Single", subscription=world.azure_id),
+    )
     drain(world)
     operation.refresh_from_db()
     assert operation.state == State.FAILED and operation.error_code == "InternalServerError"
@@ -125,11 +150,17 @@ def test_an_operation_that_fails_halfway_leaves_the_mirror_and_logs_azures_failu
 
 def test_a_second_change_waits_for_the_first(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
-    operations.update_reservation(actor=admin_agent, reservation=world.reservations["ro-1"], origin=ORIGIN,
-                                  scope=Scope(kind="Shared"), name="First")
+    operations.update_reservation(
+        actor=admin_agent,
+        reservation=world.reservations["ro-1"],
+        origin=ORIGIN,
+        scope=Scope(kind="Shared"),
+        name="First",
+    )
     with pytest.raises(ValidationError, match="in progress"):
-        operations.update_reservation(actor=admin_agent, reservation=world.reservations["ro-1"], origin=ORIGIN,
-                                      name="Second")
+        operations.update_reservation(
+            actor=admin_agent, reservation=world.reservations["ro-1"], origin=ORIGIN, name="Second"
+        )
 
 
 # ------------------------------------------------------------------------------------------ refund
@@ -157,12 +188,13 @@ def test_a_refund_that_fits_quote_first_then_return(world, admin_agent):
 
 def test_a_refund_that_would_cross_the_cap_is_refused_up_front(world, admin_agent):
     world.load(azure_order("ro-1", total=20000), refunds=[{"date": iso(-100), "amount": 45000}])
-    quote = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                    origin=ORIGIN)
+    quote = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+    )
     assert quote.quote["policyErrors"][0]["code"] == "RefundLimitExceeded"
     with pytest.raises(ValidationError, match="RefundLimitExceeded"):
         operations.confirm_refund(actor=admin_agent, operation=quote, reason="", origin=ORIGIN)
-    assert writes(world) == [("POST", "calculateRefund")]                  # no return sent
+    assert writes(world) == [("POST", "calculateRefund")]  # no return sent
     quote.refresh_from_db()
     assert quote.state == State.QUOTED
     [entry] = entries()
@@ -171,11 +203,13 @@ def test_a_refund_that_would_cross_the_cap_is_refused_up_front(world, admin_agen
 
 def test_the_portals_own_record_counts_returns_microsoft_has_not_seen_yet(world, admin_agent):
     world.load(azure_order("ro-1", total=60000), azure_order("ro-2", total=60000))
-    first = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                    origin=ORIGIN)
-    second = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-2"], quantity=1,
-                                     origin=ORIGIN)
-    assert second.quote["policyErrors"] == []                             # Microsoft: each fits alone
+    first = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+    )
+    second = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-2"], quantity=1, origin=ORIGIN
+    )
+    assert second.quote["policyErrors"] == []  # Microsoft: each fits alone
     operations.confirm_refund(actor=admin_agent, operation=first, reason="", origin=ORIGIN)
     with pytest.raises(ValidationError, match="exceed the customer's allowance"):
         operations.confirm_refund(actor=admin_agent, operation=second, reason="", origin=ORIGIN)
@@ -185,8 +219,12 @@ def test_the_portals_own_record_counts_returns_microsoft_has_not_seen_yet(world,
 def test_an_exchange_is_not_counted_against_the_cap(world, admin_agent):
     world.load(azure_order("ro-1", total=20000), refunds=[{"date": iso(-10), "amount": 45000}])
     quote = operations.quote_exchange(
-        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN,
-        purchase=Purchase(kind="savings_plan", term="P1Y", hourly_commitment=Decimal(2), name="New plan"))
+        actor=admin_agent,
+        reservation=world.reservations["ro-1"],
+        quantity=1,
+        origin=ORIGIN,
+        purchase=Purchase(kind="savings_plan", term="P1Y", hourly_commitment=Decimal(2), name="New plan"),
+    )
     assert quote.quote["policyErrors"] == []
     assert Decimal(quote.quote["purchasesTotal"]["amount"]) == Decimal(2 * 24 * 365)
     operations.confirm_exchange(actor=admin_agent, operation=quote, origin=ORIGIN)
@@ -203,12 +241,20 @@ def test_an_exchange_is_not_counted_against_the_cap(world, admin_agent):
 
 def test_microsofts_exchange_policy_errors_refuse_the_exchange(world, admin_agent):
     world.load(azure_order("ro-1", total=20000))
-    world.sim.control.settings(reservationOperations={"exchangePolicyErrors": [
-        {"code": "ExchangeNotAllowed", "message": "Not eligible for exchange."}]})
+    world.sim.control.settings(
+        reservationOperations={
+            "exchangePolicyErrors": [{"code": "ExchangeNotAllowed", "message": "Not eligible for exchange."}]
+        }
+    )
     quote = operations.quote_exchange(
-        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN,
-        purchase=Purchase(kind="reservation", term="P3Y", sku="Standard_D4s_v5", location="westeurope",
-                          quantity=5))
+        actor=admin_agent,
+        reservation=world.reservations["ro-1"],
+        quantity=1,
+        origin=ORIGIN,
+        purchase=Purchase(
+            kind="reservation", term="P3Y", sku="Standard_D4s_v5", location="westeurope", quantity=5
+        ),
+    )
     with pytest.raises(ValidationError, match="ExchangeNotAllowed"):
         operations.confirm_exchange(actor=admin_agent, operation=quote, origin=ORIGIN)
     assert writes(world) == [("POST", "calculateExchange")]
@@ -217,8 +263,9 @@ def test_microsofts_exchange_policy_errors_refuse_the_exchange(world, admin_agen
 def test_a_type_microsoft_does_not_refund_is_refused_with_its_reason(world, admin_agent):
     world.load(azure_order("ro-1", total=1000, kind="Databricks"))
     with pytest.raises(ValidationError, match="SelfServiceRefundNotSupported"):
-        operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                origin=ORIGIN)
+        operations.quote_refund(
+            actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+        )
     assert PartnerOperation.objects.count() == 0
     [entry] = entries()
     assert (entry.action, entry.status) == (Action.RETURN_RESERVATION, Status.FAILED)
@@ -226,8 +273,9 @@ def test_a_type_microsoft_does_not_refund_is_refused_with_its_reason(world, admi
 
 def test_an_expired_quote_is_never_confirmed(world, admin_agent, settings):
     world.load(azure_order("ro-1", total=1000))
-    quote = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                    origin=ORIGIN)
+    quote = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+    )
     settings.PARTNER_QUOTE_LIFETIME_SECONDS = 0
     with pytest.raises(operations.QuoteExpired):
         operations.confirm_refund(actor=admin_agent, operation=quote, reason="", origin=ORIGIN)
@@ -237,8 +285,9 @@ def test_an_expired_quote_is_never_confirmed(world, admin_agent, settings):
 def test_a_session_microsoft_expired_fails_the_return_without_a_blind_retry(world, admin_agent):
     world.load(azure_order("ro-1", total=1000))
     world.sim.control.settings(reservationOperations={"quoteLifetimeSeconds": 0})
-    quote = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                    origin=ORIGIN)
+    quote = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+    )
     operations.confirm_refund(actor=admin_agent, operation=quote, reason="", origin=ORIGIN)
     drain(world)
     quote.refresh_from_db()
@@ -249,24 +298,30 @@ def test_a_session_microsoft_expired_fails_the_return_without_a_blind_retry(worl
 
 def test_a_dropped_answer_is_asked_again_with_the_same_session(world, admin_agent, settings):
     world.load(azure_order("ro-1", total=1000))
-    quote = operations.quote_refund(actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1,
-                                    origin=ORIGIN)
+    quote = operations.quote_refund(
+        actor=admin_agent, reservation=world.reservations["ro-1"], quantity=1, origin=ORIGIN
+    )
     operations.confirm_refund(actor=admin_agent, operation=quote, reason="", origin=ORIGIN)
     settings.MICROSOFT_MAX_RETRIES = 0
     world.sim.control.faults([{"method": "POST", "path": "/return$", "fault": "drop_after"}])
-    assert step(quote).state == State.WAITING                             # no answer: try again later
+    assert step(quote).state == State.WAITING  # no answer: try again later
     drain(world)
     quote.refresh_from_db()
     assert quote.state == State.SUCCEEDED
-    assert len(world.sim.control.get_state()["customers"][0]["refunds"]) == 1   # returned once
+    assert len(world.sim.control.get_state()["customers"][0]["refunds"]) == 1  # returned once
 
 
 # ------------------------------------------------------------------------------------ savings plan
 def test_savings_plan_scope_name_auto_renew(world, admin_agent):
     world.load()
-    operation = operations.update_savings_plan(actor=admin_agent, plan=world.plan, origin=ORIGIN,
-                                               scope=Scope(kind="Single", subscription=world.azure_id),
-                                               name="Compute EU", renew=True)
+    operation = operations.update_savings_plan(
+        actor=admin_agent,
+        plan=world.plan,
+        origin=ORIGIN,
+        scope=Scope(kind="Single", subscription=world.azure_id),
+        name="Compute EU",
+        renew=True,
+    )
     drain(world)
     operation.refresh_from_db()
     assert operation.state == State.SUCCEEDED
@@ -280,29 +335,48 @@ def test_savings_plan_scope_name_auto_renew(world, admin_agent):
 # --------------------------------------------------------------------------------------- the roles
 def _attempts(world, agent):
     reservation = world.reservations["ro-1"]
-    quote = PartnerOperation.objects.create(customer=world.customer, kind=PartnerOperation.Kind.RETURN_RESERVATION,
-                                            reservation=reservation, state=State.QUOTED, quoted_at=timezone.now(),
-                                            refund_usd=Decimal(1), request={"sessionId": "s", "quantity": 1},
-                                            quote={"sessionId": "s", "policyErrors": []})
-    exchange = PartnerOperation.objects.create(customer=world.customer,
-                                               kind=PartnerOperation.Kind.EXCHANGE_RESERVATION,
-                                               reservation=reservation, state=State.QUOTED,
-                                               quoted_at=timezone.now(), request={"sessionId": "x"},
-                                               quote={"sessionId": "x", "policyErrors": []})
+    quote = PartnerOperation.objects.create(
+        customer=world.customer,
+        kind=PartnerOperation.Kind.RETURN_RESERVATION,
+        reservation=reservation,
+        state=State.QUOTED,
+        quoted_at=timezone.now(),
+        refund_usd=Decimal(1),
+        request={"sessionId": "s", "quantity": 1},
+        quote={"sessionId": "s", "policyErrors": []},
+    )
+    exchange = PartnerOperation.objects.create(
+        customer=world.customer,
+        kind=PartnerOperation.Kind.EXCHANGE_RESERVATION,
+        reservation=reservation,
+        state=State.QUOTED,
+        quoted_at=timezone.now(),
+        request={"sessionId": "x"},
+        quote={"sessionId": "x", "policyErrors": []},
+    )
     return {
         Action.UPDATE_RESERVATION: lambda: operations.update_reservation(
-            actor=agent, reservation=reservation, origin=ORIGIN, name="Forged"),
-        Action.RETURN_RESERVATION: lambda: operations.confirm_refund(actor=agent, operation=quote, reason="",
-                                                                     origin=ORIGIN),
-        Action.EXCHANGE_RESERVATION: lambda: operations.confirm_exchange(actor=agent, operation=exchange,
-                                                                         origin=ORIGIN),
-        Action.UPDATE_SAVINGS_PLAN: lambda: operations.update_savings_plan(actor=agent, plan=world.plan,
-                                                                           origin=ORIGIN, renew=True),
-        "quote_refund": lambda: operations.quote_refund(actor=agent, reservation=reservation, quantity=1,
-                                                        origin=ORIGIN),
+            actor=agent, reservation=reservation, origin=ORIGIN, name="Forged"
+        ),
+        Action.RETURN_RESERVATION: lambda: operations.confirm_refund(
+            actor=agent, operation=quote, reason="", origin=ORIGIN
+        ),
+        Action.EXCHANGE_RESERVATION: lambda: operations.confirm_exchange(
+            actor=agent, operation=exchange, origin=ORIGIN
+        ),
+        Action.UPDATE_SAVINGS_PLAN: lambda: operations.update_savings_plan(
+            actor=agent, plan=world.plan, origin=ORIGIN, renew=True
+        ),
+        "quote_refund": lambda: operations.quote_refund(
+            actor=agent, reservation=reservation, quantity=1, origin=ORIGIN
+        ),
         "quote_exchange": lambda: operations.quote_exchange(
-            actor=agent, reservation=reservation, quantity=1, origin=ORIGIN,
-            purchase=Purchase(kind="savings_plan", term="P1Y", hourly_commitment=Decimal(1))),
+            actor=agent,
+            reservation=reservation,
+            quantity=1,
+            origin=ORIGIN,
+            purchase=Purchase(kind="savings_plan", term="P1Y", hourly_commitment=Decimal(1)),
+        ),
     }
 
 
@@ -324,8 +398,12 @@ def test_every_operation_is_refused_to_every_read_only_role_and_logged(world, no
 @pytest.mark.postgres
 def test_concurrent_refunds_of_two_reservations_never_both_cross_the_cap(needs_postgres, world, admin_agent):
     world.load(azure_order("ro-1", total=60000), azure_order("ro-2", total=60000))
-    quotes = [operations.quote_refund(actor=admin_agent, reservation=world.reservations[name], quantity=1,
-                                      origin=ORIGIN) for name in ("ro-1", "ro-2")]
+    quotes = [
+        operations.quote_refund(
+            actor=admin_agent, reservation=world.reservations[name], quantity=1, origin=ORIGIN
+        )
+        for name in ("ro-1", "ro-2")
+    ]
     outcomes, barrier = [], threading.Barrier(2)
 
     def confirm(quote):
