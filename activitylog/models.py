@@ -27,6 +27,10 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer Purchase")
+    UPDATE_CUSTOMER_BILLING_POLICY = "update_customer_billing_policy", _("Update Customer Billing Policy")
+    UPDATE_PURCHASE_LIMIT = "update_customer_purchase_limit", _("Update Customer Purchase Limit")
 
 
 class Status(models.TextChoices):
@@ -50,6 +54,10 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer purchase")
+    BILLING_POLICY = "billing_policy", _("Customer billing policy")
+    PURCHASE_LIMIT = "purchase_limit", _("Self-purchase limit")
 
 
 class AppendOnlyError(Exception):
