@@ -72,10 +72,12 @@ def _create(*, customer: Customer, event: str, key: str, payload: dict,
 
 
 def notify_purchase(purchase: CustomerPurchase, payload: dict) -> Notification | None:
-    return _create(customer=purchase.customer, event=Notification.Event.PURCHASE, key=f"purchase:{purchase.pk}",
-                   purchase=purchase, payload={"event": "customer.purchase", "customer": {
-                       "tenantId": str(purchase.customer.tenant_id),
-                       "companyName": purchase.customer.company_name}, "purchase": payload})
+    return _create(customer=purchase.customer, event=Notification.Event.PURCHASE,
+                   key=f"purchase:{purchase.pk}", purchase=purchase, payload={
+                       "event": "customer.purchase",
+                       "customer": {"tenantId": str(purchase.customer.tenant_id),
+                                    "companyName": purchase.customer.company_name},
+                       "purchase": payload})
 
 
 def notify_limit(*, customer: Customer, event: str, key: str, payload: dict) -> Notification | None:

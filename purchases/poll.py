@@ -15,12 +15,19 @@ from urllib.parse import quote
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from microsoft.client import (
+    AZURE_MANAGEMENT,
+    PARTNER_CENTER,
+    MicrosoftClient,
+    MicrosoftError,
+    Stats,
+    new_session,
+)
+from microsoft.tokens import Tokens
 
 from activitylog.models import Source
 from activitylog.services import Origin
 from customers.models import Customer
-from microsoft.client import AZURE_MANAGEMENT, PARTNER_CENTER, MicrosoftClient, MicrosoftError, new_session
-from microsoft.tokens import Tokens
 from permissions.models import PurchasePermission
 
 from .limits import check_limit
@@ -134,9 +141,10 @@ def poll(*, client: MicrosoftClient | None = None, only: Q | None = None) -> Pol
     result = PollResult()
     own_client = client is None
     if own_client:
-        session = new_session(None)
+        session = new_session(Stats())
         client = MicrosoftClient(tokens=Tokens(session=session), session=session)
-    origin = Origin(source=Source.MICROSOFT, request_id="purchases-poll", correlation_id=client.correlation_id)
+    origin = Origin(source=Source.MICROSOFT, request_id="purchases-poll",
+                    correlation_id=client.correlation_id)
     try:
         reader = Reader(client)
         try:

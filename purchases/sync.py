@@ -108,7 +108,8 @@ def _customized(record: dict) -> dict:
 def _is_reservation_order(order: dict) -> bool:
     for line in order.get("lineItems") or []:
         offer = str(line.get("offerId") or "").upper()
-        if offer.startswith(RESERVATION_PRODUCT) or str(line.get("friendlyName") or "").startswith("Reserved"):
+        name = str(line.get("friendlyName") or "")
+        if offer.startswith(RESERVATION_PRODUCT) or name.startswith("Reserved"):
             return True
     return False
 
@@ -149,7 +150,8 @@ def ingest(customer: Customer, fetched: Fetched, *, origin: Origin | None = None
             line = (order.line_items or [{}])[0]
             candidates.append(dict(kind=Kind.RESERVATION, pc=order.order_id.lower(), azure=azure_id,
                                    product=_text(line.get("friendlyName") or line.get("offerId"), 200),
-                                   quantity=_int(line.get("quantity")), term=_text(line.get("termDuration"), 8),
+                                   quantity=_int(line.get("quantity")),
+                                   term=_text(line.get("termDuration"), 8),
                                    billing_plan="Upfront" if order.billing_cycle == "one_time" else "Monthly",
                                    currency=order.currency_code, buyer=buyer, when=order.created_at,
                                    commitment=None))
@@ -178,7 +180,8 @@ def ingest(customer: Customer, fetched: Fetched, *, origin: Origin | None = None
                                    product=_text(so.display_name, 200), quantity=1, term=so.term,
                                    billing_plan=so.billing_plan, buyer=so.created_by, when=so.purchased_at,
                                    currency=so.currency_code or (plans[0].currency_code if plans else ""),
-                                   commitment=savings_plan_commitment(hourly, so.term) if plans else so.amount,
+                                   commitment=(savings_plan_commitment(hourly, so.term) if plans
+                                               else so.amount),
                                    hourly=hourly))
         entries: list[ActivityLogEntry] = []
         new = [purchase for c in candidates if (purchase := _record(locked, c, origin, entries)) is not None]
@@ -218,7 +221,8 @@ def _mirror_orders(customer: Customer, orders: list[dict], placed_by: dict) -> l
         order_id = _text(item["id"], 64)
         values = {"billing_cycle": _text(item.get("billingCycle"), 32),
                   "transaction_type": _text(item.get("transactionType"), 32),
-                  "status": _text(item.get("status"), 32), "currency_code": _text(item.get("currencyCode"), 3),
+                  "status": _text(item.get("status"), 32),
+                  "currency_code": _text(item.get("currencyCode"), 3),
                   "created_at": _when(item.get("creationDate")) or timezone.now(),
                   "client_name": _text((item.get("client") or {}).get("name"), 100),
                   "line_items": [line for line in item.get("lineItems") or [] if isinstance(line, dict)]}
@@ -232,7 +236,8 @@ def _mirror_orders(customer: Customer, orders: list[dict], placed_by: dict) -> l
 def _benefit_values(item: dict) -> dict:
     properties = item.get("properties") or {}
     total = (properties.get("planInformation") or {}).get("pricingCurrencyTotal") or {}
-    return {"display_name": _text(properties.get("displayName"), 200), "term": _text(properties.get("term"), 8),
+    return {"display_name": _text(properties.get("displayName"), 200),
+            "term": _text(properties.get("term"), 8),
             "billing_plan": _text(properties.get("billingPlan"), 16), "amount": _decimal(total.get("amount")),
             "currency_code": _text(total.get("currencyCode"), 3),
             "purchased_at": _when(properties.get("createdDateTime") or properties.get("requestDateTime")
@@ -259,7 +264,8 @@ def _mirror_reservations(customer: Customer, orders: list[dict]) -> list[Reserva
                 "display_name": _text(p.get("displayName"), 200),
                 "sku": _text((reservation.get("sku") or {}).get("name"), 100),
                 "location": _text(reservation.get("location"), 64),
-                "resource_type": _text(p.get("reservedResourceType"), 64), "quantity": _int(p.get("quantity")),
+                "resource_type": _text(p.get("reservedResourceType"), 64),
+                "quantity": _int(p.get("quantity")),
                 "scope": _text(p.get("appliedScopeType") or p.get("userFriendlyAppliedScopeType"), 32),
                 "applied_scopes": [str(s) for s in p.get("appliedScopes") or []],
                 "effective_at": _when(p.get("effectiveDateTime")),
@@ -332,7 +338,7 @@ def _record(customer: Customer, c: dict, origin: Origin, entries: list) -> Custo
                  "azureOrderId": purchase.azure_order_id}
     if c.get("hourly") is not None:
         new_value["hourlyCommitment"] = str(c["hourly"])
-    from .notifications import notify_purchase   # same app; kept apart for reading
+    from .notifications import notify_purchase  # same app; kept apart for reading
 
     notify_purchase(purchase, new_value)
     entries.append(entry(action=Action.CUSTOMER_PURCHASE, actor=None, origin=origin, customer=customer,
