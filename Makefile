@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SIMULATOR_PORT ?= 8001
 
 .PHONY: run test check bench clean messages
 
@@ -23,16 +24,21 @@ $(INSTALLED): pyproject.toml
 .activity-log-key:
 	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
-# make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere.
+# make run always uses this SQLite file, whatever DATABASE_URL says, so the demo never lands elsewhere;
+# and the Microsoft simulator (its own process, port and data in .simulator/) stands in for Microsoft.
 RUN_ENV = DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" \
-  ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}"
+  ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}" \
+  MICROSOFT_CLOUD=simulated SIMULATOR_URL=https://127.0.0.1:$(SIMULATOR_PORT) \
+  REQUESTS_CA_BUNDLE="$(CURDIR)/.simulator/ca.pem" PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-## make run: set up, migrate an SQLite database, load demo data once, serve on http://127.0.0.1:8000
+## make run: set up, migrate an SQLite database, fill the Microsoft simulator with the demo partner once and
+## sync from it, then run the Procfile (web on http://127.0.0.1:8000, worker, simulator) with honcho
 run: $(INSTALLED) .demo-password .activity-log-key
+	$(PY) -m simulator certs --state .simulator >/dev/null
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 	$(RUN_ENV) DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" \
-	  $(PY) manage.py seed_demo --if-empty --url http://$(HOST):$(PORT)/
-	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	  $(PY) manage.py seed_demo --if-empty --simulator --url http://$(HOST):$(PORT)/
+	$(RUN_ENV) HOST=$(HOST) WEB_PORT=$(PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
 # pytest exits 5 when it collected nothing: say so, rather than leave a bare "Error 5".

@@ -19,10 +19,15 @@ class Action(models.TextChoices):
         _("Delete Customer Purchase Permissions"),
     )
     ADD_CUSTOMER = "add_customer", _("Add Customer")
+    UPDATE_CUSTOMER = "update_customer", _("Update Customer")
+    ADD_SUBSCRIPTION = "add_subscription", _("Add Subscription")
+    ADD_AZURE_SUBSCRIPTION = "add_azure_subscription", _("Add Azure Subscription")
+    UPDATE_AZURE_SUBSCRIPTION = "update_azure_subscription", _("Update Azure Subscription")
     CREATE_ORDER = "create_order", _("Create Order")
     UPDATE_SUBSCRIPTION = "update_subscription", _("Update Subscription")
     ADD_CUSTOMER_USER = "add_customer_user", _("Add Customer User")
     CREATE_ROLE_ASSIGNMENT = "create_role_assignment", _("Create Role Assignment")
+    UPDATE_ROLE_ASSIGNMENT = "update_role_assignment", _("Update Role Assignment")
     DELETE_ROLE_ASSIGNMENT = "delete_role_assignment", _("Delete Role Assignment")
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
@@ -42,6 +47,8 @@ class Source(models.TextChoices):
     WEB = "web", _("Web")
     API = "api", _("API")
     SYSTEM = "system", _("System")
+    # Brought in from Partner Center, Azure or Microsoft Graph by the Microsoft sync.
+    MICROSOFT = "microsoft", _("Microsoft")
 
 
 class ResourceType(models.TextChoices):
@@ -51,6 +58,7 @@ class ResourceType(models.TextChoices):
     SUBSCRIPTION = "subscription", _("Subscription")
     CUSTOMER_USER = "customer_user", _("Customer user")
     ROLE_ASSIGNMENT = "role_assignment", _("Role assignment")
+    AZURE_SUBSCRIPTION = "azure_subscription", _("Azure subscription")
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")

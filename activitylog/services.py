@@ -44,7 +44,7 @@ class Origin:
         return cls(source=Source.SYSTEM, request_id=name)
 
 
-def record(
+def entry(
     *,
     action: Action,
     actor: "Agent | None",
@@ -57,20 +57,20 @@ def record(
     status: Status = Status.SUCCEEDED,
     failure_reason: str = "",
     failure_messages: list[dict] | None = None,
+    performer: str = "",
 ) -> ActivityLogEntry:
-    """Append one entry. Callers write it in the same transaction as the change it describes.
+    """An entry not yet written: record() writes one, ``ActivityLogEntry.objects.bulk_create`` many.
 
-    The entry is stamped with the time and linked into the hash chain under the log's lock, which is held
-    until the caller's transaction ends: keep the entry the last write of a transaction.
+    ``performer`` names who did it when no agent did (the Microsoft service a synchronised change came from).
     """
-    return ActivityLogEntry.objects.create(
+    return ActivityLogEntry(
         occurred_at=None,
         action=action,
         status=status,
         failure_reason=failure_reason,
         failure_messages=failure_messages,
         actor=actor,
-        actor_email=actor.email if actor is not None else "",
+        actor_email=actor.email if actor is not None else performer,
         customer=customer,
         customer_name=customer.company_name if customer is not None else "",
         customer_tenant_id=customer.tenant_id if customer is not None else None,
@@ -83,6 +83,18 @@ def record(
         correlation_id=origin.correlation_id,
         client_ip=origin.client_ip,
     )
+
+
+def record(**fields: Any) -> ActivityLogEntry:
+    """Append one entry (the fields as entry() takes them). Callers write it in the same transaction as
+    the change it describes.
+
+    The entry is stamped with the time and linked into the hash chain under the log's lock, which is held
+    until the caller's transaction ends: keep the entry the last write of a transaction.
+    """
+    written = entry(**fields)
+    written.save()
+    return written
 
 
 PERMISSION_DENIED = _("Permission denied.")

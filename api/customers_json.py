@@ -63,7 +63,9 @@ def customer_detail(customer: Customer) -> dict:
                 "status": subscription.status,
                 "isAzure": subscription.is_azure,
                 "creationDate": json_time(subscription.created_at),
-                "owners": [owner.customer_user.user_principal_name for owner in subscription.owners],
+                "owners": [owner.customer_user.user_principal_name if owner.customer_user
+                           else owner.principal_sign_in_name or owner.principal_name or owner.principal_id
+                           for owner in subscription.owners],
             }
             for subscription in subscriptions
         ],

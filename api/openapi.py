@@ -145,7 +145,9 @@ def _schemas(partner: str) -> dict:
                     "type": "object", "required": ["id", "offer", "status", "isAzure", "owners"],
                     "properties": {"id": UUID, "offerName": {"type": "string"}, "offer": {"type": "string"},
                                    "friendlyName": {"type": "string"}, "quantity": {"type": "integer"},
-                                   "status": {"enum": ["active", "suspended", "cancelled"]},
+                                   "status": {"type": "string", "description": _(
+                                       "As Partner Center says it (active, suspended, deleted, expired, "
+                                       "...); only active counts as active.")},
                                    "isAzure": {"type": "boolean"},
                                    "creationDate": {"type": "string", "format": "date-time"},
                                    "owners": {"type": "array", "items": {"type": "string"}}}}},

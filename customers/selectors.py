@@ -14,14 +14,17 @@ def subscriptions_with_roles(customer: Customer) -> SubscriptionQuerySet:
     """The customer's subscriptions, each with its role assignments by user name (two queries)."""
     return customer.subscriptions.prefetch_related(Prefetch(
         "role_assignments",
-        queryset=RoleAssignment.objects.select_related("customer_user").order_by(
-            "customer_user__display_name", "role"),
+        queryset=RoleAssignment.objects.select_related("customer_user", "azure_subscription").order_by(
+            "customer_user__display_name", "principal_name", "role"),
     ))
 
 
 def subscriptions_with_owners(customer: Customer) -> SubscriptionQuerySet:
     """The customer's subscriptions, each with its Owner assignments as ``owners`` (two queries)."""
-    owners = RoleAssignment.objects.filter(role=RoleAssignment.Role.OWNER).select_related("customer_user")
+    # The customer's own Owners (the partner's ForeignGroup and service principals are not the customer's).
+    owners = RoleAssignment.objects.filter(
+        role=RoleAssignment.Role.OWNER, principal_type__in=RoleAssignment.CUSTOMER_PRINCIPALS,
+    ).select_related("customer_user")
     return customer.subscriptions.prefetch_related(Prefetch("role_assignments", queryset=owners,
                                                             to_attr="owners"))
 

@@ -22,7 +22,13 @@ from .forms import (
     SubscriptionStatusForm,
 )
 from .models import Customer, RoleAssignment
-from .policies import can_manage_customers
+from .policies import (
+    PARTNER_CENTER_CUSTOMERS_URL,
+    azure_access_control_url,
+    can_manage_customers,
+    partner_center_url,
+    written_at_microsoft,
+)
 
 CUSTOMERS_PER_PAGE = 25
 
@@ -68,6 +74,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_add(request: HttpRequest) -> HttpResponse:
+    if written_at_microsoft():
+        require_manager(request, Action.ADD_CUSTOMER, ResourceType.CUSTOMER)
+        return _at_microsoft(request, None, title=_("Add customer"), url=PARTNER_CENTER_CUSTOMERS_URL,
+                             link=_("Add the customer in Partner Center"))
     form = CustomerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -104,6 +114,14 @@ def users(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     })
 
 
+def _at_microsoft(request, customer, *, title, url, link) -> HttpResponse:
+    """Live mode: this is done at Microsoft; nothing is written here (a POST neither)."""
+    return render(request, "customers/at_microsoft.html", {
+        "customer": customer, "title": title, "microsoft_url": url, "microsoft_link": link,
+        "section": "subscriptions" if customer else None,
+    }, status=409 if request.method == "POST" else 200)
+
+
 def _form_page(request, customer, form, *, title, submit, section, cancel, status=200, intro=""):
     return render(request, "customers/customer_action_form.html", {
         "customer": customer, "form": form, "title": title, "submit_label": submit,
@@ -114,6 +132,11 @@ def _form_page(request, customer, form, *, title, submit, section, cancel, statu
 @require_http_methods(["GET", "POST"])
 def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
+    if written_at_microsoft():
+        require_manager(request, Action.CREATE_ORDER, ResourceType.SUBSCRIPTION, customer)
+        return _at_microsoft(request, customer, title=_("Buy an Azure plan"),
+                             url=partner_center_url(str(customer.tenant_id)),
+                             link=_("Buy it in Partner Center"))
     form = AzurePlanForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -165,6 +188,14 @@ def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: 
 def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
     subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
+    if written_at_microsoft():
+        require_manager(request, Action.CREATE_ROLE_ASSIGNMENT, ResourceType.ROLE_ASSIGNMENT, customer)
+        azure = subscription.azure_subscriptions.first()
+        return _at_microsoft(
+            request, customer, title=_("Grant the Owner role"),
+            url=azure_access_control_url(str(customer.tenant_id),
+                                         str(azure.azure_subscription_id) if azure else ""),
+            link=_("Grant Owner in the Azure portal (Access control)"))
     form = RoleAssignmentForm(posted(request), customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -196,6 +227,8 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
     assignment = get_object_or_404(
         RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
         pk=assignment_id, subscription__customer=customer,
+        # One brought in from Azure is removed in Azure (the next sync removes it here).
+        azure_subscription__isnull=True,
     )
     if services.remove_role(actor=request.user, assignment=assignment,
                             origin=Origin.from_request(request)):

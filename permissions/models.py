@@ -28,9 +28,10 @@ class PurchasePermission(models.Model):
         "customers.Customer", on_delete=models.PROTECT, related_name="purchase_permissions"
     )
     resource = models.CharField(_("resource"), max_length=32, choices=Resource.choices)
+    # Null when the permission was adopted from Partner Center's own policy (the Microsoft sync).
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("granted by"),
+        verbose_name=_("granted by"), null=True, blank=True,
     )
     granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
 

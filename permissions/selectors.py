@@ -23,23 +23,62 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from activitylog.models import ActivityLogEntry, ResourceType, Status
-from customers.models import Customer, RoleAssignment, Subscription
+from customers.models import ACTIVE, AzureSubscription, Customer, CustomerUser, RoleAssignment, Subscription
 
 from .models import PurchasePermission, Resource
 from .policies import Readiness
 
 
+def _owners(q: Callable[[str], str]) -> tuple[str, list]:
+    """The Owner assignments that make a customer ready, for the customer row aliased c: the customer's
+    own User or Group (never the partner's ForeignGroup or a service principal) holding Owner on an
+    active Azure subscription (or, typed in here, on the subscription itself) of an active Azure plan or
+    Azure Global subscription."""
+    subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
+    azure, user = AzureSubscription._meta.db_table, CustomerUser._meta.db_table
+    usable, usable_params = _usable()
+    clause = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
+              f" LEFT JOIN {azure} a ON a.id = r.azure_subscription_id"
+              f" LEFT JOIN {user} u ON u.id = r.customer_user_id"
+              f" WHERE {usable} AND r.role = %s AND r.principal_type IN (%s, %s)"
+              f" AND (r.azure_subscription_id IS NULL OR a.status = %s)")
+    return clause, [*usable_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS, ACTIVE]
+
+
+def _usable() -> tuple[str, list]:
+    return ("s.customer_id = c.id AND s.offer IN (%s, %s) AND s.status = %s",
+            [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE])
+
+
 def _readiness_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
     """The readiness rule: has_azure_subscription and has_owner, for the customer row aliased c."""
-    subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
-    usable = "s.customer_id = c.id AND s.offer IN (%s, %s) AND s.status = %s"
-    usable_params = [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE]
+    subscription = Subscription._meta.db_table
+    usable, usable_params = _usable()
+    owners, owner_params = _owners(q)
     columns = [
         f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable}) AS {q('has_azure_subscription')}",  # noqa: S608
-        f"EXISTS (SELECT 1 FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"  # noqa: S608
-        f" WHERE {usable} AND r.role = %s) AS {q('has_owner')}",
+        f"EXISTS (SELECT 1 {owners}) AS {q('has_owner')}",
     ]
-    return columns, [*usable_params, *usable_params, RoleAssignment.Role.OWNER]
+    return columns, [*usable_params, *owner_params]
+
+
+def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
+    """What the Account page's checklist names: the usable subscription, and the first Owner (as the
+    rule counts them) with the Azure subscription they hold it on."""
+    subscription = Subscription._meta.db_table
+    usable, usable_params = _usable()
+    owners, owner_params = _owners(q)
+    first = " ORDER BY r.principal_type DESC, r.id LIMIT 1"
+    columns = [
+        f"(SELECT s.friendly_name FROM {subscription} s WHERE {usable} ORDER BY s.id LIMIT 1)"  # noqa: S608
+        f" AS {q('usable_subscription_name')}",
+        f"(SELECT COALESCE(u.display_name, r.principal_name) {owners}{first}) AS {q('owner_name')}",
+        f"(SELECT COALESCE(u.user_principal_name, r.principal_sign_in_name) {owners}{first})"
+        f" AS {q('owner_sign_in_name')}",
+        f"(SELECT COALESCE(a.friendly_name, s.friendly_name) {owners}{first})"
+        f" AS {q('owner_subscription_name')}",
+    ]
+    return columns, [*usable_params, *owner_params, *owner_params, *owner_params]
 
 
 def _readiness_sql(connection) -> tuple[str, list]:
@@ -52,6 +91,8 @@ def _account_sql(connection) -> tuple[str, list]:
     q = connection.ops.quote_name
     permission, log = PurchasePermission._meta.db_table, ActivityLogEntry._meta.db_table
     columns, params = _readiness_columns(q)
+    naming, naming_params = _naming_columns(q)
+    columns, params = [*columns, *naming], [*params, *naming_params]
     for resource in Resource:
         last_change = (
             f"FROM {log} e WHERE e.customer_id = c.id AND e.resource_type = %s AND e.resource_id = %s"
@@ -118,9 +159,14 @@ def _account_row(customer: Customer) -> None:
 
 
 def readiness_of(customer: Customer) -> Readiness:
-    """Readiness from a customer fetched through ``customer_account()``."""
+    """Readiness from a customer fetched through ``customer_account()``, with what the checklist names."""
     return Readiness(has_azure_subscription=customer.has_azure_subscription,
-                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id))
+                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id),
+                     subscription_name=getattr(customer, "usable_subscription_name", None),
+                     owner_name=getattr(customer, "owner_name", None),
+                     owner_sign_in_name=getattr(customer, "owner_sign_in_name", None),
+                     owner_subscription_name=getattr(customer, "owner_subscription_name", None),
+                     synced=customer.synced_at is not None)
 
 
 class LastChange(NamedTuple):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from activitylog.services import Origin
 from customers.models import Customer
+from customers.policies import can_manage_customers
 from customers.views import posted
 
 from .forms import PurchasePermissionsForm
@@ -39,6 +40,8 @@ def account_context(request: HttpRequest, customer: Customer) -> dict:
         "readiness": readiness,
         "permission_states": states,
         "can_change_permissions": can_change_purchase_permissions(request.user),
+        # Sync now (the Microsoft connection's form, by URL name): Admin agents, as every customer write.
+        "can_sync": can_manage_customers(request.user),
     }
 
 

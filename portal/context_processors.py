@@ -3,7 +3,8 @@ from django.http import HttpRequest
 
 # The top bar's tab for each URL namespace: every page about a customer, whichever app serves it, is
 # under Customers. A view may still name its tab itself ("nav" in its context).
-TABS = {"customers": "customers", "permissions": "customers", "activitylog": "activitylog", "api": "api"}
+TABS = {"customers": "customers", "permissions": "customers", "activitylog": "activitylog", "api": "api",
+        "microsoft": "microsoft"}
 
 
 def portal(request: HttpRequest) -> dict:

@@ -70,6 +70,57 @@ API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=60)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 
+# The Microsoft connection (microsoft/, README "Connected to Microsoft"). "simulated" talks to the Microsoft
+# simulator (python -m simulator serve) at SIMULATOR_URL, "live" to Microsoft's own hosts; only the four
+# base URLs and the credentials differ, the client code is the same.
+MICROSOFT_CLOUD = env.str("MICROSOFT_CLOUD", default="simulated")
+if MICROSOFT_CLOUD not in ("simulated", "live"):
+    raise ImproperlyConfigured("MICROSOFT_CLOUD must be 'simulated' or 'live'.")
+SIMULATOR_URL = env.str("SIMULATOR_URL", default="").rstrip("/")
+if not SIMULATOR_URL and MICROSOFT_CLOUD == "simulated":
+    _simulator_url_file = BASE_DIR / ".simulator" / "url"
+    SIMULATOR_URL = (_simulator_url_file.read_text().strip() if _simulator_url_file.exists()
+                     else "https://127.0.0.1:8001")
+_MICROSOFT_HOSTS = {
+    # The simulator answers its identity platform at the root too (and at /login): MSAL takes an
+    # authority's first path segment as its tenant, so the root makes MSAL see the tenant as with Microsoft.
+    "MICROSOFT_LOGIN_URL": ("https://login.microsoftonline.com", ""),
+    "PARTNER_CENTER_URL": ("https://api.partnercenter.microsoft.com", "/partnercenter"),
+    "AZURE_MANAGEMENT_URL": ("https://management.azure.com", "/management"),
+    "MICROSOFT_GRAPH_URL": ("https://graph.microsoft.com", "/graph"),
+}
+for _name, (_live, _prefix) in _MICROSOFT_HOSTS.items():
+    globals()[_name] = env.str(
+        _name, default=_live if MICROSOFT_CLOUD == "live" else SIMULATOR_URL + _prefix
+    ).rstrip("/")
+# In simulated mode the demo partner's app (seed_demo --simulator registers it in the simulator); these
+# defaults open nothing at Microsoft. Live mode has no defaults.
+_SIMULATED = MICROSOFT_CLOUD == "simulated"
+MICROSOFT_APP_ID = env.str("MICROSOFT_APP_ID",
+                           default="5b0c2a11-6f0e-4a5e-9d1c-1e2f3a4b5c6d" if _SIMULATED else "")
+MICROSOFT_APP_SECRET = env.str("MICROSOFT_APP_SECRET",
+                               default="simulated-app-secret" if _SIMULATED else "")  # noqa: S105
+# The Secure Application Model refresh token App+User calls need; once redeemed, the rotated one is
+# kept encrypted in the database and this setting is no longer read (manage.py connect_microsoft).
+MICROSOFT_REFRESH_TOKEN = env.str("MICROSOFT_REFRESH_TOKEN", default="")
+# Fernet key (urlsafe base64 of 32 bytes) that encrypts stored Microsoft credentials; derived from
+# DJANGO_SECRET_KEY when empty (set it in production, so rotating the secret key keeps the token).
+MICROSOFT_CREDENTIALS_KEY = env.str("MICROSOFT_CREDENTIALS_KEY", default="")
+MICROSOFT_SYNC_MINUTES = env.int("MICROSOFT_SYNC_MINUTES", default=15)
+# Customers fetched at once; requests are paced below Microsoft's limits whatever this is.
+MICROSOFT_SYNC_PARALLELISM = env.int("MICROSOFT_SYNC_PARALLELISM", default=16)
+# Partner Center: 500 requests a minute per tenant on the Customer and Subscription resources; the
+# client paces itself at this rate (0: no pacing, for benchmarks of the portal's own cost).
+MICROSOFT_PC_REQUESTS_PER_MINUTE = env.int("MICROSOFT_PC_REQUESTS_PER_MINUTE", default=480)
+# Azure Resource Manager, per subscription: reads bucket 250, refill 25 a second; we keep below.
+MICROSOFT_ARM_READS_PER_SECOND = env.float("MICROSOFT_ARM_READS_PER_SECOND", default=20.0)
+MICROSOFT_ARM_READS_BURST = env.int("MICROSOFT_ARM_READS_BURST", default=200)
+MICROSOFT_TIMEOUT_SECONDS = env.float("MICROSOFT_TIMEOUT_SECONDS", default=30.0)
+MICROSOFT_MAX_RETRIES = env.int("MICROSOFT_MAX_RETRIES", default=4)
+
+# The worker (django-tasks with its database backend): manage.py run_worker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 INSTALLED_APPS = [
     "portal",
     "customers",
@@ -77,7 +128,10 @@ INSTALLED_APPS = [
     "activitylog",
     "purchases",  # issue 12
     "api",
+    "microsoft",
     "demo",
+    "django_tasks",
+    "django_tasks_db",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -118,6 +172,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
                 "activitylog.context_processors.activity_log",
+                "microsoft.context_processors.microsoft",
             ],
         },
     },

@@ -23,6 +23,7 @@ urlpatterns = [
     path("language/", views.set_language, name="set_language"),
     path("customers/", include((customer_pages, "customers"))),
     path("activity-log/", include("activitylog.urls")),
+    path("microsoft/", include("microsoft.urls")),
     path("purchases/", include("purchases.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),

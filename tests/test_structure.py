@@ -6,6 +6,7 @@ Apps, from the bottom up; each may import only the apps below it (and Django, an
     activitylog  the append-only log, record() and audited(); the Activity log page
     customers    customers, subscriptions, users and roles; their pages
     permissions  purchase permissions, readiness, the Account page
+    microsoft    the Microsoft connection: client, tokens, the sync into customers and permissions
     purchases    what customers buy themselves: mirrors, de-duplication, notifications, the limit
     api          the JSON API and API tokens
     demo         seed_demo, which acts out every service
@@ -20,7 +21,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["portal", "activitylog", "customers", "permissions", "purchases", "api", "demo"]
+LAYERS = ["portal", "activitylog", "customers", "permissions", "microsoft", "purchases", "api", "demo"]
 PROJECT_MODULES = {"portal/settings.py", "portal/urls.py", "portal/wsgi.py"}
 
 

@@ -5,10 +5,14 @@ import random
 import secrets
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.test import override_settings
 from django.utils.translation import gettext as _
 
 from activitylog.models import ActivityLogEntry
@@ -219,8 +223,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--url", default="http://127.0.0.1:8000/", help=_("The address to print for signing in."),
         )
+        parser.add_argument(
+            "--simulator", action="store_true",
+            help=_("Fill the Microsoft simulator with the demo partner and sync the portal from it "
+                   "(make run); only the agents are created here."),
+        )
+        parser.add_argument(
+            "--simulator-state", default=None,
+            help=_("The simulator's folder (certificates and state); default .simulator in the project."),
+        )
 
-    def handle(self, *args, if_empty: bool, url: str, **options) -> None:
+    def handle(self, *args, if_empty: bool, url: str, simulator: bool = False,
+               simulator_state: str | None = None, **options) -> None:
         given_password = os.environ.get("DEMO_PASSWORD", "")
         if Customer.objects.exists():
             if not if_empty:
@@ -239,6 +253,10 @@ class Command(BaseCommand):
             )
 
         password = given_password or secrets.token_urlsafe(12)
+        if simulator:
+            self.seed_simulator(password, simulator_state)
+            self.print_sign_ins(url, password, made_up=not given_password, existing=False)
+            return
         # Each step is a service with its own transaction, as it would be on the pages; a seeded
         # generator on purpose: the demo is the same every time.
         Seeder(password=password, rng=random.Random(SEED)).run()  # noqa: S311
@@ -249,6 +267,39 @@ class Command(BaseCommand):
                "entries": ActivityLogEntry.objects.count()}
         ))
         self.print_sign_ins(url, password, made_up=not given_password, existing=False)
+
+    def seed_simulator(self, password: str, state: str | None) -> None:
+        """The demo partner as Microsoft would hold it, in the simulator; the portal syncs it in."""
+        from microsoft import credentials
+        from microsoft.sync import run_sync
+        from simulator.testing import start_simulator
+
+        with transaction.atomic():
+            Seeder(password=password, rng=random.Random(SEED)).create_agents()  # noqa: S311
+        document = simulator_scenario(random.Random(SEED))  # noqa: S311
+        state = Path(state) if state else settings.BASE_DIR / ".simulator"
+        self.stdout.write(_("Filling the Microsoft simulator (%(state)s) with the demo partner…")
+                          % {"state": state})
+        sim = start_simulator(state)
+        try:
+            answer = sim.control.put_state(document)
+            if answer.get("refreshToken"):
+                credentials.store_refresh_token(answer["refreshToken"])
+            # This simulator, for this one sync; the Procfile's serves the same state afterwards.
+            with override_settings(MICROSOFT_LOGIN_URL=sim.login_url,
+                                   PARTNER_CENTER_URL=sim.partner_center_url,
+                                   AZURE_MANAGEMENT_URL=sim.azure_management_url,
+                                   MICROSOFT_GRAPH_URL=sim.graph_url, REQUESTS_CA_BUNDLE=str(sim.ca_path)):
+                result = run_sync()
+        finally:
+            sim.stop()
+        counts = result.counts
+        self.stdout.write(self.style.SUCCESS(
+            _("Synced from the simulator: %(customers)d customers, %(subscriptions)d subscriptions, "
+              "%(azure)d Azure subscriptions, %(roles)d role assignments (%(outcome)s).")
+            % {"customers": counts.added["customers"], "subscriptions": counts.added["subscriptions"],
+               "azure": counts.added["azure_subscriptions"], "roles": counts.added["role_assignments"],
+               "outcome": result.run.get_outcome_display()}))
 
     def print_sign_ins(self, url: str, password: str, *, made_up: bool, existing: bool) -> None:
         agents = {agent.email: agent for agent in Agent.objects.filter(
@@ -281,7 +332,7 @@ class Seeder:
         self.azure: dict[str, Subscription] = {}
         self.owners: dict[str, RoleAssignment] = {}
 
-    def run(self) -> None:
+    def create_agents(self) -> None:
         # Hashed once: the hasher takes seconds by design, and the demo agents share one password.
         hashed = make_password(self.password)
         self.agents = {}
@@ -291,6 +342,9 @@ class Seeder:
             agent.save(update_fields=["password"])
             self.agents[role] = agent
         self.admin = self.agents[Agent.Role.ADMIN_AGENT]
+
+    def run(self) -> None:
+        self.create_agents()
         for demo in CUSTOMERS:
             self.add_customer(demo)
         for demo in CUSTOMERS:
@@ -393,3 +447,75 @@ class Seeder:
                 pass
             else:
                 raise CommandError(f"seed_demo expected {actor} to be refused for {customer}.")
+
+
+def _staff(email: str, name: str, role: str) -> dict:
+    from microsoft.scenario import guid
+
+    roles = {Agent.Role.ADMIN_AGENT: "AdminAgent", Agent.Role.SALES_AGENT: "SalesAgent",
+             Agent.Role.HELPDESK_AGENT: "HelpdeskAgent"}
+    return {"oid": guid(settings.PARTNER_TENANT_ID, email), "userPrincipalName": email, "displayName": name,
+            "roles": [roles[role]] if role in roles else [], "groups": [], "mfa": True}
+
+
+def simulator_scenario(rng: random.Random) -> dict:
+    """The demo customers as Microsoft holds them: every state above, plus the cases only a mirror of
+    Azure has (a Group Owner, a service principal Owner, an expired subscription beside an active plan,
+    an Owner on a second Azure subscription). Every Azure subscription carries the partner's AdminAgents
+    group (a ForeignGroup Owner), as one the partner created would."""
+    from microsoft import scenario as ms
+
+    builders, ready_seen, contributor_seen = [], 0, 0
+    for demo in CUSTOMERS:
+        builder = ms.CustomerBuilder(demo.company_name, domain=demo.domain)
+        builders.append(builder)
+        state = demo.state
+        if state is S.NEW:
+            continue
+        contact = builder.user(demo.contact[0], demo.upn(demo.contact))
+        colleague = builder.user(demo.colleague[0], demo.upn(demo.colleague))
+        if state is S.LICENCE_ONLY or rng.random() < 0.4:
+            builder.subscription(offer_id=ms.MICROSOFT_365_OFFER, name="Microsoft 365 Business Standard",
+                                 quantity=rng.randint(5, 250))
+        if state is S.LICENCE_ONLY:
+            continue
+        status = {S.SUSPENDED: "suspended", S.CANCELLED: "deleted"}.get(state, "active")
+        if state is S.AZURE_GLOBAL:
+            plan = builder.subscription(offer_id=ms.AZURE_GLOBAL_OFFER, name="Azure Global", status=status)
+        else:
+            plan = builder.subscription(status=status)
+        azure = builder.azure_subscription(plan, name=f"{demo.slug}-production",
+                                           status="active" if status == "active" else "disabled")
+        if state is S.PLAN_ONLY:
+            continue
+        if state is S.CONTRIBUTOR_ONLY:
+            builder.assign(azure, contact, role_definition_id=ms.CONTRIBUTOR_ROLE_DEFINITION)
+            builder.reader(azure, colleague)
+            contributor_seen += 1
+            if contributor_seen == 1:  # a service principal holds Owner: still not ready
+                builder.assign(azure, builder.service_principal("Backup automation"), "ServicePrincipal")
+        elif state is S.READER_ONLY:
+            builder.reader(azure, contact)
+        elif state is S.OWNER_REMOVED:
+            builder.reader(azure, colleague)
+        else:
+            if state is S.READY:
+                ready_seen += 1
+            if ready_seen == 1 and state is S.READY:
+                builder.assign(azure, builder.group("Cloud administrators"), "Group")
+            else:
+                builder.assign(azure, contact)
+            builder.reader(azure, colleague)
+            if state is S.READY and ready_seen == 2:
+                old = builder.subscription(name="Azure plan (old agreement)", status="expired")
+                builder.azure_subscription(old, name=f"{demo.slug}-old", status="disabled")
+            if state is S.READY and ready_seen == 3:
+                development = builder.azure_subscription(plan, name=f"{demo.slug}-development")
+                builder.assign(development, colleague)
+        allowed = ALLOWED.get(state, {})
+        if state is not S.CANCELLED and allowed:
+            builder.self_serve(*[resource for resource, on in allowed.items() if on])
+    partner = ms.Partner(tenant_id=settings.PARTNER_TENANT_ID, app_id=settings.MICROSOFT_APP_ID,
+                         app_secret=settings.MICROSOFT_APP_SECRET, name=settings.PARTNER_NAME,
+                         staff=[_staff(email, name, role) for email, name, role in AGENTS])
+    return ms.scenario(partner, builders)

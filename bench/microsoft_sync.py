@@ -1,0 +1,180 @@
+"""The Microsoft sync against the simulator: full sync time beside the throttle floor, 429s, CPU per
+customer with limits lifted, peak memory, and a no-change re-sync.
+
+    .venv/bin/python bench/microsoft_sync.py --customers 1000 [--scale 10] [--database-url postgres://…]
+
+Each phase runs in a fresh process with a fresh scratch database (PostgreSQL by default, `<name>_msbench`):
+
+- lifted: the simulator's throttling off and the client's pacing off: the portal's own CPU per customer
+  (process CPU time, all threads, divided by customers), peak memory (ru_maxrss), then a no-change re-sync.
+- throttled: Microsoft's documented limits (Partner Center 500 requests a minute per partner tenant on the
+  Customer and Subscription resources; ARM 250 reads, 25 a second per subscription), each multiplied by
+  --scale so that the run fits a couple of minutes, and the client's pacing multiplied alike (480 → 480 ×
+  scale a minute). The floor is what those limits allow at best: the Partner Center requests the sync
+  must make (customer pages + one subscriptions list per customer + one azureEntitlements list per Azure
+  plan) divided by the Partner Center limit (500 × scale a minute). ARM's per-subscription bucket never
+  binds here: each Azure subscription is read once or twice. The ratio time / floor is the same at any
+  scale as long as the client, not the CPU, is the bottleneck.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _scratch_url(base: str) -> str:
+    parts = urlsplit(base)
+    name = (parts.path.lstrip("/") or "portal") + "_msbench"
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _fresh_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(urlsplit(url).path)
+        path.unlink(missing_ok=True)
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def phase(args) -> dict:
+    """One phase, in this (fresh) process: DATABASE_URL and the simulator come from the environment."""
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from microsoft import credentials
+    from microsoft.sync import run_sync
+    from simulator.testing import Control
+
+    url, key, ca = os.environ["BENCH_SIMULATOR_URL"], os.environ["BENCH_SIMULATOR_KEY"], Path(
+        os.environ["REQUESTS_CA_BUNDLE"])
+    control = Control(url, key, ca)
+    generated = json.loads(os.environ["BENCH_GENERATED"])
+    partner = generated["partner"]
+    settings.PARTNER_TENANT_ID = partner["tenantId"]
+    settings.MICROSOFT_APP_ID, settings.MICROSOFT_APP_SECRET = partner["appId"], partner["appSecret"]
+    settings.MICROSOFT_LOGIN_URL = url
+    settings.PARTNER_CENTER_URL = url + "/partnercenter"
+    settings.AZURE_MANAGEMENT_URL = url + "/management"
+    settings.MICROSOFT_GRAPH_URL = url + "/graph"
+    settings.MICROSOFT_SYNC_PARALLELISM = args.parallelism
+    credentials.store_refresh_token(generated["refreshToken"])
+
+    out = {"phase": args.phase, "customers": args.customers}
+    if args.phase == "lifted":
+        control.settings(throttling=False)
+        settings.MICROSOFT_PC_REQUESTS_PER_MINUTE = 0
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = run_sync()
+        out["full"] = _summary(result, time.perf_counter() - wall, time.process_time() - cpu, args.customers)
+        out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        cpu, wall = time.process_time(), time.perf_counter()
+        again = run_sync()
+        out["resync"] = _summary(again, time.perf_counter() - wall, time.process_time() - cpu, args.customers)
+        out["peak_rss_mb_after_resync"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    else:
+        limits = {"partnerCenterPerMinute": 500 * args.scale, "armReads": 250 * args.scale,
+                  "armReadsPerSecond": 25 * args.scale}
+        control.settings(throttling=True, throttleLimits=limits)
+        settings.MICROSOFT_PC_REQUESTS_PER_MINUTE = int(480 * args.scale)
+        settings.MICROSOFT_ARM_READS_PER_SECOND = 20.0 * args.scale
+        settings.MICROSOFT_ARM_READS_BURST = 200 * args.scale
+        control.clear_requests()
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = run_sync()
+        seconds = time.perf_counter() - wall
+        journal = control.requests()
+        pc = [r for r in journal if r.get("service") == "partnercenter"
+              and "/v1/customers" in r["path"]]
+        out["full"] = _summary(result, seconds, time.process_time() - cpu, args.customers)
+        out["partner_center_requests"] = len(pc)
+        out["answered_429"] = sum(1 for r in journal if r.get("status") == 429)
+        out["all_requests_journaled"] = len(journal)
+        floor = len(pc) / (500 * args.scale) * 60
+        out["floor_seconds"] = round(floor, 1)
+        out["ratio_to_floor"] = round(seconds / floor, 3) if floor else None
+        out["scale"] = args.scale
+    return out
+
+
+def _summary(result, seconds, cpu, customers) -> dict:
+    stats = result.stats
+    return {"outcome": result.outcome, "seconds": round(seconds, 1), "requests": stats.requests,
+            "throttled_429": stats.throttled,
+            "percent_429": round(100 * stats.throttled / max(1, stats.requests), 3),
+            "retries": stats.retries, "rows_written": result.counts.rows_written,
+            "errors": result.counts.errors, "added": result.counts.added,
+            "cpu_seconds": round(cpu, 2), "cpu_ms_per_customer": round(1000 * cpu / max(1, customers), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--subscriptions", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=10.0,
+                        help="multiply Microsoft's limits and the client's pacing by this (default 10)")
+    parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument("--phases", default="lifted,throttled")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"))
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args)))
+        return
+
+    from simulator.testing import start_simulator
+
+    database = _scratch_url(args.database_url)
+    with tempfile.TemporaryDirectory() as state:
+        sim = start_simulator(Path(state))
+        try:
+            started = time.perf_counter()
+            generated = sim.control.generate(customers=args.customers,
+                                             subscriptionsPerCustomer=args.subscriptions, seed=1)
+            took = time.perf_counter() - started
+            print(f"simulator: {generated['customers']} customers, "
+                  f"{generated['subscriptions']} subscriptions generated in {took:.1f} s", flush=True)
+            for name in args.phases.split(","):
+                _fresh_database(database)
+                env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "portal.settings",
+                       "DJANGO_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40, "DJANGO_DEBUG": "false",
+                       "MICROSOFT_CLOUD": "simulated", "REQUESTS_CA_BUNDLE": str(sim.ca_path),
+                       "BENCH_SIMULATOR_URL": sim.url, "BENCH_SIMULATOR_KEY": sim.key,
+                       "BENCH_GENERATED": json.dumps({"partner": generated["partner"],
+                                                      "refreshToken": generated["refreshToken"]}),
+                       "DJANGO_LOG_LEVEL": "WARNING"}
+                command = [sys.executable, __file__, "--phase", name, "--customers", str(args.customers),
+                           "--scale", str(args.scale), "--parallelism", str(args.parallelism)]
+                done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603
+                if done.returncode:
+                    sys.stderr.write(done.stderr[-4000:])
+                    raise SystemExit(f"phase {name} failed")
+                print(json.dumps(json.loads(done.stdout.strip().splitlines()[-1]), indent=2), flush=True)
+        finally:
+            sim.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""The portal's one client for Microsoft: Partner Center, Azure Resource Manager, Microsoft Graph.
+
+The same code talks to Microsoft and to the simulator; only the four base URLs (settings) and the
+credentials differ. It paces itself below Microsoft's documented limits (a token bucket per partner
+tenant for Partner Center, one per Azure subscription for ARM), honours Retry-After on a 429, backs off
+with jitter on 5xx, timeouts and dropped connections, bounds its retries, and turns every answer it
+cannot use into a typed error that says what came back (MICROSOFT.md §0-§2).
+"""
+
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Resource identifiers (token audiences); they stay Microsoft's whatever host serves the API.
+PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
+AZURE_MANAGEMENT = "https://management.azure.com"
+MICROSOFT_GRAPH = "https://graph.microsoft.com"
+ROLE_ASSIGNMENTS_API_VERSION = "2022-04-01"
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+class MicrosoftError(Exception):
+    """An answer from Microsoft the portal cannot use; carries what Microsoft said about it."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "", request_id: str = "",
+                 url: str = ""):
+        super().__init__(message)
+        self.message, self.status, self.code = message, status, code
+        self.request_id, self.url = request_id, url
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MalformedResponse(MicrosoftError):
+    """Not the JSON Microsoft documents: an HTML page from a proxy, truncated JSON, a missing field."""
+
+
+class ThrottledError(MicrosoftError):
+    """Still answered 429 after the bounded retries."""
+
+
+class UnavailableError(MicrosoftError):
+    """5xx, timeouts or dropped connections after the bounded retries."""
+
+
+class CredentialsRefused(MicrosoftError):
+    """The identity platform refused the credentials (invalid_grant: expired refresh token, no MFA)."""
+
+
+# --- pacing -----------------------------------------------------------------------------------------
+
+class TokenBucket:
+    """Take one token per request; refills at ``rate`` a second up to ``capacity``. Thread-safe."""
+
+    def __init__(self, *, rate: float, capacity: float, sleep: Callable[[float], None] = time.sleep):
+        self.rate, self.capacity, self._sleep = rate, capacity, sleep
+        self._tokens, self._at = capacity, time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Wait until a token is free; returns the seconds waited."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait:
+            self._sleep(wait)
+        return wait
+
+
+class Buckets:
+    """One bucket per key (a tenant, a subscription), the least recently used forgotten past ``keep``."""
+
+    def __init__(self, *, rate: float, capacity: float, keep: int = 4096):
+        self.rate, self.capacity, self.keep = rate, capacity, keep
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        with self._lock:
+            bucket = self._buckets.pop(key, None) or TokenBucket(rate=self.rate, capacity=self.capacity)
+            self._buckets[key] = bucket
+            while len(self._buckets) > self.keep:
+                self._buckets.popitem(last=False)
+        return bucket.take()
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+class CountingSession(requests.Session):
+    """A requests Session that counts every request it sends (MSAL's token requests included)."""
+
+    def __init__(self, stats: Stats):
+        super().__init__()
+        self.stats = stats
+
+    def request(self, method, url, *args, **kwargs):
+        self.stats.add(requests=1)
+        kwargs.setdefault("timeout", settings.MICROSOFT_TIMEOUT_SECONDS)
+        # Explicit: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment beat Session.verify.
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, *args, **kwargs)
+
+
+def ca_bundle() -> str | bool:
+    """The CA bundle to trust: REQUESTS_CA_BUNDLE / SSL_CERT_FILE (setting or environment), else the
+    system's."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = getattr(settings, name, None) or os.environ.get(name)
+        if value:
+            return value
+    return True
+
+
+def new_session(stats: Stats) -> CountingSession:
+    session = CountingSession(stats)
+    session.verify = ca_bundle()
+    session.headers["User-Agent"] = "csp-partner-portal"
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+RETRY_STATUSES = {408, 500, 502, 503, 504}
+DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _error_details(response: requests.Response) -> tuple[str, str]:
+    """Microsoft's error code and description from a PC, ARM, Graph or Entra error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    if isinstance(body.get("error"), dict):  # ARM and Graph: {"error": {"code", "message"}}
+        return str(body["error"].get("code", "")), str(body["error"].get("message", ""))
+    if isinstance(body.get("error"), str):  # Entra: {"error", "error_description"}
+        return body["error"], str(body.get("error_description", ""))
+    return str(body.get("code", body.get("statusCode", ""))), str(
+        body.get("description", body.get("message", "")))
+
+
+def _looks_like_html(response: requests.Response) -> bool:
+    content_type = response.headers.get("Content-Type", "").lower()
+    return "html" in content_type or response.text.lstrip()[:1] == "<"
+
+
+def parse_json(response: requests.Response, *, request_id: str = "") -> dict:
+    """The JSON object of a response, or MalformedResponse saying what came instead."""
+    url = response.url
+    if _looks_like_html(response):
+        raise MalformedResponse(
+            f"Microsoft answered with an HTML page (HTTP {response.status_code}), not JSON: "
+            "a proxy or gateway may be in the way.",
+            status=response.status_code, request_id=request_id, url=url)
+    try:
+        body = response.json()
+    except ValueError:
+        raise MalformedResponse(
+            f"Microsoft's answer is not valid JSON (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes; truncated?).",
+            status=response.status_code, request_id=request_id, url=url) from None
+    if not isinstance(body, dict):
+        raise MalformedResponse("Microsoft's answer is JSON but not an object.",
+                                status=response.status_code, request_id=request_id, url=url)
+    return body
+
+
+def require(item: dict, *path: str, where: str = "", request_id: str = ""):
+    """item[path[0]][path[1]]...; MalformedResponse naming the missing field when it is not there."""
+    value = item
+    for key in path:
+        if not isinstance(value, dict) or value.get(key) in (None, ""):
+            raise MalformedResponse(
+                f"Microsoft's answer{f' for {where}' if where else ''} lacks the field "
+                f"{'.'.join(path)}.", request_id=request_id)
+        value = value[key]
+    return value
+
+
+class MicrosoftClient:
+    """HTTP to the four Microsoft services, with tokens from ``tokens`` (microsoft.tokens.Tokens)."""
+
+    def __init__(self, *, tokens, stats: Stats | None = None, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.stats = stats or getattr(session, "stats", None) or Stats()
+        self.session = session or new_session(self.stats)
+        self.tokens = tokens
+        self._sleep = sleep
+        self.partner_center_url = settings.PARTNER_CENTER_URL
+        self.management_url = settings.AZURE_MANAGEMENT_URL
+        self.graph_url = settings.MICROSOFT_GRAPH_URL
+        per_minute = settings.MICROSOFT_PC_REQUESTS_PER_MINUTE
+        # Partner Center: a smooth pace (burst of a few) per partner tenant, below 500 a minute.
+        self._pc_buckets = Buckets(rate=per_minute / 60.0, capacity=max(1.0, per_minute / 60.0))
+        arm_rate = settings.MICROSOFT_ARM_READS_PER_SECOND if per_minute > 0 else 0
+        self._arm_buckets = Buckets(rate=arm_rate, capacity=settings.MICROSOFT_ARM_READS_BURST)
+        self.max_retries = settings.MICROSOFT_MAX_RETRIES
+        self.backoff = getattr(settings, "MICROSOFT_BACKOFF_SECONDS", 1.0)
+        self.correlation_id = str(uuid.uuid4())
+
+    # -- the one request loop --
+
+    def request(self, method: str, url: str, *, token: Callable[[], str], pace: Callable[[], float],
+                headers: dict | None = None, json_body=None, idempotent: bool = True) -> dict:
+        """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204)."""
+        request_id = str(uuid.uuid4())  # kept across retries: Partner Center's idempotency key
+        attempt = 0
+        while True:
+            self.stats.add(waited_seconds=pace())
+            sent = {"Authorization": f"Bearer {token()}", "Accept": "application/json",
+                    "MS-RequestId": request_id, "MS-CorrelationId": self.correlation_id,
+                    "MS-PartnerCenter-Application": "csp-partner-portal", **(headers or {})}
+            wait, failure = None, None
+            try:
+                response = self.session.request(method, url, headers=sent, json=json_body)
+            except DROPPED as exc:
+                failure = UnavailableError(
+                    f"No answer from Microsoft ({type(exc).__name__}).", request_id=request_id, url=url)
+            else:
+                if response.status_code == 429:
+                    self.stats.add(throttled=1)
+                    wait = _retry_after(response)
+                    failure = ThrottledError("Microsoft is throttling the portal (HTTP 429).",
+                                             status=429, request_id=request_id, url=url)
+                elif response.status_code == 401 and attempt == 0:
+                    self.tokens.forget(url)
+                    failure = MicrosoftError("Microsoft refused the access token (HTTP 401).",
+                                             status=401, request_id=request_id, url=url)
+                elif response.status_code in RETRY_STATUSES:
+                    code, description = _error_details(response)
+                    kind = MalformedResponse if _looks_like_html(response) else UnavailableError
+                    text = (f"Microsoft answered with an HTML page (HTTP {response.status_code}), not JSON: "
+                            "a proxy or gateway may be in the way." if kind is MalformedResponse else
+                            f"Microsoft is unavailable (HTTP {response.status_code})"
+                            + (f": {description}" if description else "."))
+                    failure = kind(text, status=response.status_code, code=code, request_id=request_id,
+                                   url=url)
+                elif response.status_code >= 400:
+                    code, description = _error_details(response)
+                    raise MicrosoftError(
+                        f"Microsoft refused the request (HTTP {response.status_code}"
+                        f"{', code ' + code if code else ''}){': ' + description if description else '.'}",
+                        status=response.status_code, code=code, request_id=request_id, url=url)
+                elif response.status_code == 204 or not response.content:
+                    return {}
+                else:
+                    try:
+                        return parse_json(response, request_id=request_id)
+                    except MalformedResponse as exc:
+                        failure = exc  # a cut body is a dropped answer: a read is worth another try
+            if attempt >= self.max_retries or not idempotent:
+                raise failure
+            attempt += 1
+            if wait is None:
+                wait = min(30.0, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+            self.stats.add(retries=1, waited_seconds=wait)
+            logger.info("Microsoft: %s %s, retrying in %.1f s (%s)", method, urlsplit(url).path, wait,
+                        failure.message)
+            self._sleep(wait)
+
+    # -- Partner Center --
+
+    def _pc(self, method: str, path_or_url: str, *, headers: dict | None = None, json_body=None) -> dict:
+        url = path_or_url if "://" in path_or_url else self.partner_center_url + path_or_url
+        partner = self.tokens.partner_tenant
+        return self.request(method, url, headers=headers, json_body=json_body,
+                            token=lambda: self.tokens.app_only(partner, PARTNER_CENTER),
+                            pace=lambda: self._pc_buckets.take(partner))
+
+    def pc_collection(self, path: str) -> Iterator[dict]:
+        """Every item of a Partner Center collection, following links.next and MS-ContinuationToken."""
+        url, headers, seen = path, None, set()
+        while True:
+            page = self._pc("GET", url, headers=headers)
+            items = page.get("items")
+            if not isinstance(items, list):
+                raise MalformedResponse(f"Partner Center's collection {path} lacks its items.")
+            yield from items
+            following = (page.get("links") or {}).get("next")
+            if not isinstance(following, dict) or not following.get("uri"):
+                return
+            headers = {h["key"]: h["value"] for h in following.get("headers") or []
+                       if isinstance(h, dict) and "key" in h and "value" in h}
+            url = self._next_pc_url(following["uri"])
+            if (url, tuple(sorted(headers.items()))) in seen:
+                raise MalformedResponse(f"Partner Center's collection {path} pages in a circle.")
+            seen.add((url, tuple(sorted(headers.items()))))
+
+    def _next_pc_url(self, uri: str) -> str:
+        """links.next.uri is relative to the version root ("/customers?..." or "/v1/customers?...")."""
+        if "://" in uri:
+            return uri
+        if not uri.startswith("/"):
+            uri = "/" + uri
+        if not uri.startswith("/v1/"):
+            uri = "/v1" + uri
+        return self.partner_center_url + uri
+
+    def customers(self, *, size: int = 100) -> Iterator[dict]:
+        return self.pc_collection(f"/v1/customers?size={size}")
+
+    def customer(self, tenant_id: str) -> dict:
+        return self._pc("GET", f"/v1/customers/{tenant_id}")
+
+    def subscriptions(self, tenant_id: str) -> list[dict]:
+        return list(self.pc_collection(f"/v1/customers/{tenant_id}/subscriptions"))
+
+    def azure_entitlements(self, tenant_id: str, subscription_id: str) -> list[dict]:
+        return list(self.pc_collection(
+            f"/v1/customers/{tenant_id}/subscriptions/{subscription_id}/azureEntitlements"))
+
+    def self_serve_policies(self, tenant_id: str) -> list[dict]:
+        """SelfServePolicy is App+User only (MICROSOFT.md §3)."""
+        partner = self.tokens.partner_tenant
+        page = self.request(
+            "GET", f"{self.partner_center_url}/v1/SelfServePolicy?entity_id={tenant_id}",
+            token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
+            pace=lambda: self._pc_buckets.take(partner))
+        items = page.get("items")
+        if not isinstance(items, list):
+            raise MalformedResponse("Partner Center's self-serve policies lack their items.")
+        return items
+
+    # -- Azure Resource Manager --
+
+    def role_assignments(self, tenant_id: str, azure_subscription_id: str) -> Iterator[dict]:
+        """Role assignments at the subscription's scope (and above), following nextLink."""
+        url = (f"{self.management_url}/subscriptions/{azure_subscription_id}/providers/"
+               f"Microsoft.Authorization/roleAssignments?api-version={ROLE_ASSIGNMENTS_API_VERSION}"
+               f"&$filter=atScope()")
+        seen = set()
+        while url:
+            page = self.request("GET", url, token=lambda: self.tokens.customer(tenant_id, AZURE_MANAGEMENT),
+                                pace=lambda: self._arm_buckets.take(azure_subscription_id))
+            value = page.get("value")
+            if not isinstance(value, list):
+                raise MalformedResponse("Azure's role assignments lack their value list.", url=url)
+            yield from value
+            following = page.get("nextLink")
+            url = self._same_host(following, self.management_url) if following else None
+            if url in seen:
+                raise MalformedResponse("Azure's role assignments page in a circle.", url=url)
+            seen.add(url)
+
+    @staticmethod
+    def _same_host(link: str, base: str) -> str:
+        """A nextLink names Microsoft's own host; keep our configured base (a stand-in's) for it."""
+        parts, configured = urlsplit(urljoin(base + "/", link)), urlsplit(base)
+        if parts.netloc == configured.netloc:
+            return parts.geturl()
+        path = parts.path
+        if configured.path and not path.startswith(configured.path):
+            path = configured.path.rstrip("/") + path
+        return parts._replace(scheme=configured.scheme, netloc=configured.netloc, path=path).geturl()
+
+    # -- Microsoft Graph --
+
+    def directory_objects(self, tenant_id: str, ids: list[str]) -> list[dict]:
+        """Users, groups and service principals by object id (at most 1,000 ids a call)."""
+        found = []
+        for start in range(0, len(ids), 1000):
+            page = self.request(
+                "POST", f"{self.graph_url}/v1.0/directoryObjects/getByIds",
+                token=lambda: self.tokens.customer(tenant_id, MICROSOFT_GRAPH), pace=lambda: 0.0,
+                json_body={"ids": ids[start:start + 1000], "types": ["user", "group", "servicePrincipal"]})
+            value = page.get("value")
+            if not isinstance(value, list):
+                raise MalformedResponse("Microsoft Graph's directory objects lack their value list.")
+            found.extend(value)
+        return found
+
+    def close(self) -> None:
+        self.session.close()

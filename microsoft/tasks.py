@@ -1,0 +1,48 @@
+"""The worker's jobs (django-tasks, database backend): the periodic sync and Sync now.
+
+The worker is `manage.py db_worker` (django-tasks-db); several may share the queue on several machines.
+The periodic sync re-enqueues itself MICROSOFT_SYNC_MINUTES ahead; the sync lock keeps two from ever
+running at once, whoever enqueued them.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+
+from .sync import SyncRunning, run_sync
+
+
+@task()
+def sync_microsoft(customer: str | None = None, scheduled: bool = False) -> dict:
+    try:
+        try:
+            result = run_sync(customer=customer)
+        except SyncRunning as exc:
+            return {"outcome": "already_running", "message": str(exc)}
+        return {"outcome": result.outcome, "run": result.run.pk}
+    finally:
+        if scheduled:
+            schedule(delay=timedelta(minutes=settings.MICROSOFT_SYNC_MINUTES))
+
+
+def _pending_scheduled():
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=sync_microsoft.module_path, status=TaskResultStatus.READY,
+        args_kwargs__kwargs__scheduled=True)
+
+
+def schedule(*, delay: timedelta = timedelta(0)) -> bool:
+    """Enqueue the periodic sync unless one is waiting already; returns whether it enqueued one."""
+    if _pending_scheduled().exists():
+        return False
+    sync_microsoft.using(run_after=timezone.now() + delay).enqueue(scheduled=True)
+    return True
+
+
+def sync_now(*, customer: str | None = None) -> None:
+    """Sync now, through the worker's queue (the Sync now buttons)."""
+    sync_microsoft.enqueue(customer=customer)
