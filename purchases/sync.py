@@ -53,6 +53,7 @@ ORDER_IN_RESOURCE = re.compile(r"/reservationOrders/([^/]+)", re.IGNORECASE)
 # A Partner Center order and an Azure order with no entitlement between them are the same purchase when
 # they are this close in time, for the same customer and quantity (a fallback; the entitlement decides).
 MATCH_WINDOW = timedelta(hours=1)
+CENTS = Decimal("0.01")
 
 
 @dataclass
@@ -302,6 +303,8 @@ def _mirror_savings_plans(customer: Customer, orders: list[dict]) -> list[Saving
 
 def _record(customer: Customer, c: dict, origin: Origin, entries: list) -> CustomerPurchase | None:
     """The purchase, once: found by either key (and completed with the other), or created and logged."""
+    if c.get("commitment") is not None:
+        c["commitment"] = Decimal(c["commitment"]).quantize(CENTS)
     existing = None
     if c.get("pc"):
         existing = CustomerPurchase.objects.filter(customer=customer, partner_center_order_id=c["pc"]).first()
