@@ -8,9 +8,10 @@ from activitylog.models import Action, ResourceType
 from activitylog.services import Origin, audited
 from customers.models import Customer
 from customers.services import lock_customer
+from outbox.services import enqueue
 from portal.models import Agent
 
-from .models import PURCHASE, PurchasePermission, Resource, policy_permissions
+from .models import PURCHASE, SELF_SERVE_POLICY_CHANGE, PurchasePermission, Resource, policy_permissions
 from .policies import CHANGE_REFUSED, can_change_purchase_permissions
 from .selectors import PermissionSet, permission_set, purchase_readiness
 
@@ -109,6 +110,11 @@ def set_purchase_permissions(
                     ValidationError(step.missing, code="not_ready") for step in readiness.missing_steps
                 ])
 
+        # What Partner Center is to hold, queued with the decision (the outbox): the worker applies the
+        # customer's latest desired state, once. Before the entries: they are the transaction's last writes.
+        push_desired_state(customer=locked, resources={res for res in Resource
+                                                       if changes.get(res, res in resources)},
+                           origin=origin, actor=actor)
         now = timezone.now()
         for resource, allow in changes.items():
             before = set(resources)
@@ -123,6 +129,12 @@ def set_purchase_permissions(
             audit.succeeded(**{**_entry(resource, allow, reason), "customer": locked,
                                "old_value": _policy_value(before), "new_value": _policy_value(resources)})
         return list(changes)
+
+
+def push_desired_state(*, customer: Customer, resources, origin: Origin, actor: Agent | None) -> None:
+    """Queue the customer's desired SelfServePolicy for Partner Center, in the caller's transaction."""
+    enqueue(kind=SELF_SERVE_POLICY_CHANGE, customer=customer, origin=origin, actor=actor,
+            desired={"permissions": sorted(str(resource) for resource in resources)})
 
 
 def set_purchase_permission(

@@ -65,6 +65,13 @@ def _activity_log_keys() -> tuple[str, dict[str, str]]:
 
 ACTIVITY_LOG_KEY_ID, ACTIVITY_LOG_KEYS = _activity_log_keys()
 
+# --- the outbox (issue 11): changes for Microsoft, applied by the worker
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_BACKOFF_SECONDS = env.float("OUTBOX_BACKOFF_SECONDS", default=2.0)
+OUTBOX_BACKOFF_MAX_SECONDS = env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=300.0)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
+OUTBOX_BLOCKED_SECONDS = env.float("OUTBOX_BLOCKED_SECONDS", default=60.0)
+
 # The JSON API (/v1): requests per token per window (0 turns the limit off), and the largest body.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=60)
@@ -124,6 +131,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 INSTALLED_APPS = [
     "portal",
     "customers",
+    "outbox",
     "permissions",
     "activitylog",
     "purchases",  # issue 12
