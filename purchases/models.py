@@ -290,6 +290,8 @@ class BillingPolicy(models.Model):
                                     related_name="billing_policy")
     view_charges = models.CharField(max_length=16, choices=ViewCharges.choices,
                                     default=ViewCharges.NOT_ALLOWED)
+    # What Azure held when the poll last read it (differs from view_charges while a push is under way).
+    held_view_charges = models.CharField(max_length=16, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

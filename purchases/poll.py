@@ -137,6 +137,20 @@ def _read(reader: Reader, tenant: str, records: list[dict], errors: list) -> Fet
     return fetched
 
 
+def _read_back_billing_policies(client: MicrosoftClient, errors: list) -> None:
+    """Cost visibility as Azure holds it, for the customers whose policy the portal has set."""
+    from .cost_visibility import read_policy
+    from .models import BillingPolicy
+
+    for policy in BillingPolicy.objects.select_related("customer"):
+        try:
+            held = read_policy(client, policy.customer.tenant_id)
+        except MicrosoftError as exc:
+            errors.append(f"{policy.customer.tenant_id} billing policy: {exc}")
+            continue
+        BillingPolicy.objects.filter(pk=policy.pk).update(held_view_charges=held, read_at=timezone.now())
+
+
 def poll(*, client: MicrosoftClient | None = None, only: Q | None = None) -> PollResult:
     result = PollResult()
     own_client = client is None
@@ -161,6 +175,7 @@ def poll(*, client: MicrosoftClient | None = None, only: Q | None = None) -> Pol
             fetched = _read(reader, tenant, records.get(tenant.lower(), []), result.errors)
             result.new.extend(ingest(customer, fetched, origin=origin))
             check_limit(customer)
+        _read_back_billing_policies(client, result.errors)
     finally:
         if own_client:
             client.tokens.save_rotated()

@@ -88,6 +88,6 @@ def set_cost_visibility(*, actor: Agent, customer: Customer, allowed: bool, orig
         policy.save(update_fields=["view_charges", "updated_at"])
         from .cost_visibility import queue_push
 
-        queue_push(customer=locked, view_charges=str(wanted), origin=origin)
+        queue_push(customer=locked, view_charges=str(wanted), origin=origin, actor=actor)
         audit.succeeded(customer=locked, old_value=old, new_value={"viewCharges": str(wanted)})
         return True
