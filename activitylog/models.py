@@ -32,6 +32,17 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    # Issue 11 (i11): what the portal applied in Partner Center, drift found there, the outbox's retries.
+    CREATE_SELF_SERVE_POLICY = "create_self_serve_policy", _("Create Self-Serve Policy")
+    UPDATE_SELF_SERVE_POLICY = "update_self_serve_policy", _("Update Self-Serve Policy")
+    DELETE_SELF_SERVE_POLICY = "delete_self_serve_policy", _("Delete Self-Serve Policy")
+    SELF_SERVE_POLICY_DRIFT = "self_serve_policy_drift", _("Self-Serve Policy Drift")
+    RETRY_MICROSOFT_CHANGE = "retry_microsoft_change", _("Retry Change in Microsoft")
+    APPLY_PORTAL_SETTING = "apply_portal_self_serve_policy", _("Apply Portal's Self-Serve Policy")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer Purchase")
+    UPDATE_CUSTOMER_BILLING_POLICY = "update_customer_billing_policy", _("Update Customer Billing Policy")
+    UPDATE_PURCHASE_LIMIT = "update_customer_purchase_limit", _("Update Customer Purchase Limit")
     # issue 13: the partner's operations on what a customer bought (Azure's own words)
     UPDATE_RESERVATION = "update_reservation", _("Update Reservation")
     RETURN_RESERVATION = "return_reservation", _("Return Reservation")
@@ -63,6 +74,10 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer purchase")
+    BILLING_POLICY = "billing_policy", _("Customer billing policy")
+    PURCHASE_LIMIT = "purchase_limit", _("Self-purchase limit")
     # issue 13
     RESERVATION = "reservation", _("Azure reservation")
     SAVINGS_PLAN = "savings_plan", _("Azure savings plan")

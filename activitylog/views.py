@@ -97,6 +97,10 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+# Public: other exports (purchases/) quote and neutralise their cells the same way.
+csv_cell = _cell
+
+
 class _Neutralised(Func):
     """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
     which COPY's FORCE_QUOTE writes as "", as Python's csv module writes None and '' with QUOTE_ALL.

@@ -6,3 +6,9 @@ class MicrosoftConfig(AppConfig):
     name = "microsoft"
     verbose_name = _("Microsoft connection")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import self_serve, tasks
+
+        self_serve.register()
+        tasks.listen_to_the_outbox()

@@ -50,7 +50,9 @@ class MalformedResponse(MicrosoftError):
 
 
 class ThrottledError(MicrosoftError):
-    """Still answered 429 after the bounded retries."""
+    """Still answered 429 after the bounded retries; ``retry_after`` is Microsoft's Retry-After (s)."""
+
+    retry_after: float | None = None
 
 
 class UnavailableError(MicrosoftError):
@@ -253,15 +255,21 @@ class MicrosoftClient:
     # -- the one request loop --
 
     def request(self, method: str, url: str, *, token: Callable[[], str], pace: Callable[[], float],
-                headers: dict | None = None, json_body=None, idempotent: bool = True, full: bool = False):
-        """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204). With ``full``, an
-        Answer (status, data, headers): a 202's Azure-AsyncOperation and Retry-After (issue 13)."""
-        request_id = str(uuid.uuid4())  # kept across retries: Partner Center's idempotency key
+                headers: dict | None = None, json_body=None, idempotent: bool = True,
+                request_id: str | None = None, correlation_id: str | None = None, full: bool = False):
+        """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204).
+
+        ``request_id`` (MS-RequestId) is a new one unless given: the outbox sends its change's own on
+        every attempt; ``correlation_id`` (MS-CorrelationId) is the client's unless given. With ``full``, an
+        Answer (status, data, headers): a 202's Azure-AsyncOperation and Retry-After (issue 13).
+        """
+        request_id = request_id or str(uuid.uuid4())  # kept across retries: Partner Center's idempotency key
+        correlation_id = correlation_id or self.correlation_id
         attempt = 0
         while True:
             self.stats.add(waited_seconds=pace())
             sent = {"Authorization": f"Bearer {token()}", "Accept": "application/json",
-                    "MS-RequestId": request_id, "MS-CorrelationId": self.correlation_id,
+                    "MS-RequestId": request_id, "MS-CorrelationId": correlation_id,
                     "MS-PartnerCenter-Application": "csp-partner-portal", **(headers or {})}
             wait, failure = None, None
             try:
@@ -275,6 +283,7 @@ class MicrosoftClient:
                     wait = _retry_after(response)
                     failure = ThrottledError("Microsoft is throttling the portal (HTTP 429).",
                                              status=429, request_id=request_id, url=url)
+                    failure.retry_after = wait
                 elif response.status_code == 401 and attempt == 0:
                     self.tokens.forget(url)
                     failure = MicrosoftError("Microsoft refused the access token (HTTP 401).",
@@ -374,6 +383,34 @@ class MicrosoftClient:
         if not isinstance(items, list):
             raise MalformedResponse("Partner Center's self-serve policies lack their items.")
         return items
+
+    def _pc_user(self, method: str, path: str, **kwargs) -> dict:
+        """An App+User call to Partner Center (SelfServePolicy is App+User only, MICROSOFT.md §3)."""
+        partner = self.tokens.partner_tenant
+        return self.request(method, self.partner_center_url + path,
+                            token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
+                            pace=lambda: self._pc_buckets.take(partner), **kwargs)
+
+    def self_serve_policy(self, tenant_id: str) -> dict | None:
+        """The customer's one self-serve policy, or None."""
+        items = self.self_serve_policies(tenant_id)
+        policies = [item for item in items if isinstance(item, dict)]
+        return policies[0] if policies else None
+
+    def create_self_serve_policy(self, body: dict, *, request_id: str, correlation_id: str) -> dict:
+        return self._pc_user("POST", "/v1/SelfServePolicy", json_body=body, idempotent=False,
+                             request_id=request_id, correlation_id=correlation_id)
+
+    def update_self_serve_policy(self, policy_id: str, body: dict, *, request_id: str,
+                                 correlation_id: str) -> dict:
+        etag = (body.get("attributes") or {}).get("etag", "")
+        return self._pc_user("PUT", f"/v1/SelfServePolicy/{policy_id}", json_body=body, idempotent=False,
+                             headers={"If-Match": etag} if etag else None,
+                             request_id=request_id, correlation_id=correlation_id)
+
+    def delete_self_serve_policy(self, policy_id: str, *, request_id: str, correlation_id: str) -> dict:
+        return self._pc_user("DELETE", f"/v1/SelfServePolicy/{policy_id}", idempotent=False,
+                             request_id=request_id, correlation_id=correlation_id)
 
     # -- Azure Resource Manager --
 

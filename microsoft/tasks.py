@@ -46,3 +46,40 @@ def schedule(*, delay: timedelta = timedelta(0)) -> bool:
 def sync_now(*, customer: str | None = None) -> None:
     """Sync now, through the worker's queue (the Sync now buttons)."""
     sync_microsoft.enqueue(customer=customer)
+
+
+# --- the outbox (issue 11): changes for Microsoft, applied by the same worker -------------------------
+
+@task()
+def apply_outbox() -> dict:
+    """Apply what is due in the outbox, then come back when the next waiting change is due."""
+    from outbox.worker import drain, next_due
+
+    try:
+        attempts = drain()
+    finally:
+        upcoming = next_due()
+        if upcoming is not None:
+            wake_outbox(at=max(upcoming, timezone.now()))
+    return {"attempts": attempts}
+
+
+def _pending_outbox_run(at):
+    from django.db.models import Q
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    waiting = DBTaskResult.objects.filter(task_path=apply_outbox.module_path, status=TaskResultStatus.READY)
+    return waiting.filter(Q(run_after__lte=at) | Q(run_after=get_date_max())).exists()
+
+
+def wake_outbox(*, at=None) -> None:
+    """Make sure a worker looks at the outbox by ``at`` (now by default), without piling up runs."""
+    at = at or timezone.now()
+    if not _pending_outbox_run(at):
+        apply_outbox.using(run_after=at).enqueue()
+
+
+def listen_to_the_outbox() -> None:
+    from outbox.services import on_enqueue
+
+    on_enqueue(wake_outbox)

@@ -13,6 +13,8 @@ class Resource(models.TextChoices):
 
 # Partner Center's one action on a self-serve permission.
 PURCHASE = "Purchase"
+# The outbox kind that carries a customer's desired SelfServePolicy to Partner Center (issue 11).
+SELF_SERVE_POLICY_CHANGE = "partnercenter.self_serve_policy"
 
 
 def policy_permissions(resources) -> list[dict]:

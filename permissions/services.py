@@ -8,9 +8,10 @@ from activitylog.models import Action, ResourceType
 from activitylog.services import Origin, audited
 from customers.models import Customer
 from customers.services import lock_customer
+from outbox.services import enqueue
 from portal.models import Agent
 
-from .models import PURCHASE, PurchasePermission, Resource, policy_permissions
+from .models import PURCHASE, SELF_SERVE_POLICY_CHANGE, PurchasePermission, Resource, policy_permissions
 from .policies import CHANGE_REFUSED, can_change_purchase_permissions
 from .selectors import PermissionSet, permission_set, purchase_readiness
 
@@ -56,25 +57,28 @@ def _policy_value(resources) -> dict:
     return {"permissions": policy_permissions(resources)}
 
 
-def _entry(resource: Resource, allowed: bool) -> dict:
+def _entry(resource: Resource, allowed: bool, reason: str = "") -> dict:
     """The entry one change of one permission writes; a refused change logs it as it is."""
     return {
         "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
         "resource_type": ResourceType.SELF_SERVE_POLICY,
         "resource_id": resource,
-        "new_value": {"resource": resource, "action": PURCHASE, "allowed": allowed},
+        "new_value": {"resource": resource, "action": PURCHASE, "allowed": allowed,
+                      **({"reason": reason} if reason else {})},
     }
 
 
 def set_purchase_permissions(
-    *, actor: Agent, customer: Customer, allowed: Mapping[str, bool], origin: Origin,
-    expected: Expected | None = None,
+    *, actor: Agent | None, customer: Customer, allowed: Mapping[str, bool], origin: Origin,
+    expected: Expected | None = None, reason: str = "",
 ) -> list[Resource]:
     """Allow or disallow self-purchases for a customer, all or nothing. Returns what changed.
 
     Turning a permission on creates it and turning it off deletes it, each with one
     Create/Delete Customer Purchase Permissions entry; asking for the current state is a no-op.
     Raises a PolicyPreconditionFailed when ``expected`` does not hold, before anything else.
+    ``actor=None`` is the portal itself (the self-purchase limit, issue 12): it may only turn permissions
+    off, and says why in ``reason``.
     """
     wanted = {Resource(resource): bool(allow) for resource, allow in allowed.items()}
     with audited(actor=actor, origin=origin, customer=customer) as audit:
@@ -87,7 +91,8 @@ def set_purchase_permissions(
             expected.check(current)
         resources = current.resources
         changes = {res: allow for res, allow in wanted.items() if allow != (res in resources)}
-        if not can_change_purchase_permissions(actor):
+        by_portal = actor is None and not any(changes.values())
+        if not by_portal and (actor is None or not can_change_purchase_permissions(actor)):
             # The form posts every resource: log the changes that were refused, not a Failed
             # "Delete" for a permission that was never there.
             audit.refused = [_entry(res, allow) for res, allow in changes.items()] or audit.refused
@@ -105,6 +110,11 @@ def set_purchase_permissions(
                     ValidationError(step.missing, code="not_ready") for step in readiness.missing_steps
                 ])
 
+        # What Partner Center is to hold, queued with the decision (the outbox): the worker applies the
+        # customer's latest desired state, once. Before the entries: they are the transaction's last writes.
+        push_desired_state(customer=locked, resources={res for res in Resource
+                                                       if changes.get(res, res in resources)},
+                           origin=origin, actor=actor)
         now = timezone.now()
         for resource, allow in changes.items():
             before = set(resources)
@@ -116,9 +126,15 @@ def set_purchase_permissions(
             else:
                 PurchasePermission.objects.filter(customer=locked, resource=resource).delete()
                 resources.discard(resource)
-            audit.succeeded(**{**_entry(resource, allow), "customer": locked,
+            audit.succeeded(**{**_entry(resource, allow, reason), "customer": locked,
                                "old_value": _policy_value(before), "new_value": _policy_value(resources)})
         return list(changes)
+
+
+def push_desired_state(*, customer: Customer, resources, origin: Origin, actor: Agent | None) -> None:
+    """Queue the customer's desired SelfServePolicy for Partner Center, in the caller's transaction."""
+    enqueue(kind=SELF_SERVE_POLICY_CHANGE, customer=customer, origin=origin, actor=actor,
+            desired={"permissions": sorted(str(resource) for resource in resources)})
 
 
 def set_purchase_permission(
@@ -130,3 +146,13 @@ def set_purchase_permission(
             actor=actor, customer=customer, allowed={resource: allowed}, origin=origin
         )
     )
+
+
+# --- issue 12: the self-purchase limit turns the permissions off ---
+PORTAL_PERFORMER = "CSP Partner Portal"
+
+
+def turn_off_purchase_permissions(*, customer: Customer, origin: Origin, reason: str) -> list[Resource]:
+    """Turn every purchase permission off, the portal itself the actor (no agent), saying why."""
+    return set_purchase_permissions(actor=None, customer=customer, origin=origin, reason=reason,
+                                    allowed={resource: False for resource in Resource.values})

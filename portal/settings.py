@@ -65,6 +65,13 @@ def _activity_log_keys() -> tuple[str, dict[str, str]]:
 
 ACTIVITY_LOG_KEY_ID, ACTIVITY_LOG_KEYS = _activity_log_keys()
 
+# --- the outbox (issue 11): changes for Microsoft, applied by the worker
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_BACKOFF_SECONDS = env.float("OUTBOX_BACKOFF_SECONDS", default=2.0)
+OUTBOX_BACKOFF_MAX_SECONDS = env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=300.0)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
+OUTBOX_BLOCKED_SECONDS = env.float("OUTBOX_BLOCKED_SECONDS", default=60.0)
+
 # The JSON API (/v1): requests per token per window (0 turns the limit off), and the largest body.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=60)
@@ -124,6 +131,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 INSTALLED_APPS = [
     "portal",
     "customers",
+    "outbox",
     "permissions",
     "activitylog",
     "purchases",  # issue 12
@@ -263,3 +271,20 @@ LOGGING = {
     # Replaces Django's own "django" handler, which would print every line a second time.
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# --- Issue 12: what customers buy themselves (purchases/) ---
+# The purchases poll (orders, entitlements, audit records, reservations, savings plans), in minutes.
+PURCHASES_POLL_MINUTES = env.int("PURCHASES_POLL_MINUTES", default=5)
+# E-mail through Django's mail framework: any provider via django-anymail (EMAIL_BACKEND=anymail...),
+# the console under DJANGO_DEBUG (make run).
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+                        if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="portal@localhost")
+NOTIFY_EMAILS = env.list("NOTIFY_EMAILS", default=[])
+PURCHASE_WEBHOOK_URL = env.str("PURCHASE_WEBHOOK_URL", default="")
+PURCHASE_WEBHOOK_SECRET = env.str("PURCHASE_WEBHOOK_SECRET", default="")
+if PURCHASE_WEBHOOK_URL and not PURCHASE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("PURCHASE_WEBHOOK_URL needs PURCHASE_WEBHOOK_SECRET (the signature's key).")
+PURCHASE_WEBHOOK_TIMEOUT_SECONDS = env.float("PURCHASE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+PURCHASE_NOTIFY_MAX_ATTEMPTS = env.int("PURCHASE_NOTIFY_MAX_ATTEMPTS", default=6)
+PURCHASE_NOTIFY_BACKOFF_SECONDS = env.float("PURCHASE_NOTIFY_BACKOFF_SECONDS", default=30.0)

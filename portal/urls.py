@@ -5,13 +5,15 @@ from django.views.generic import RedirectView
 
 import customers.urls
 import permissions.urls
+import purchases.urls
 
 from . import views
 from .forms import SignInForm
 
 # One section of the site, served by two apps: customers (its list, subscriptions and users) and
 # permissions (the Account page, which shows the customer's readiness and purchase permissions).
-customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns]
+customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns,
+                  *purchases.urls.customer_urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
@@ -24,6 +26,7 @@ urlpatterns = [
     path("customers/", include(("purchases.operation_urls", "benefits"))),
     path("activity-log/", include("activitylog.urls")),
     path("microsoft/", include("microsoft.urls")),
+    path("purchases/", include("purchases.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PurchasesConfig(AppConfig):
     name = "purchases"
     verbose_name = _("Customer purchases")
+
+    def ready(self) -> None:
+        from . import cost_visibility
+
+        cost_visibility.register()

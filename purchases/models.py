@@ -3,7 +3,8 @@
 Mirrors (one row per Microsoft object, refreshed by the sync):
 - Order: Partner Center's orders of a customer (the partner's and the customer's own).
 - ReservationOrder / Reservation: Microsoft.Capacity in the customer's tenant.
-- SavingsPlanOrder / SavingsPlan: Microsoft.BillingBenefits in the customer's tenant (never in Partner Center).
+- SavingsPlanOrder / SavingsPlan: Microsoft.BillingBenefits in the customer's tenant (never in Partner
+  Center).
 
 CustomerPurchase is the purchase itself, seen from Partner Center (an order, its reserved-instance
 entitlement, its create_order audit record) and/or from Azure (the reservation or savings plan order),
@@ -57,7 +58,8 @@ class Order(models.Model):
 
     @property
     def description(self) -> str:
-        return ", ".join(str(line.get("friendlyName") or line.get("offerId") or "") for line in self.line_items)
+        return ", ".join(str(line.get("friendlyName") or line.get("offerId") or "")
+                         for line in self.line_items)
 
 
 class _Benefit(models.Model):
@@ -89,6 +91,9 @@ class ReservationOrder(_Benefit):
         constraints = [models.UniqueConstraint(fields=["customer", "order_id"],
                                                name="reservation_order_unique")]
 
+    def __str__(self) -> str:
+        return str(self.order_id)
+
 
 class Reservation(models.Model):
     order = models.ForeignKey(ReservationOrder, on_delete=models.CASCADE, related_name="reservations")
@@ -111,6 +116,9 @@ class Reservation(models.Model):
         ordering = ["-effective_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["order", "reservation_id"], name="reservation_unique")]
 
+    def __str__(self) -> str:
+        return str(self.reservation_id)
+
 
 class SavingsPlanOrder(_Benefit):
     class Meta(_Benefit.Meta):
@@ -118,6 +126,9 @@ class SavingsPlanOrder(_Benefit):
         verbose_name_plural = _("savings plan orders")
         constraints = [models.UniqueConstraint(fields=["customer", "order_id"],
                                                name="savings_plan_order_unique")]
+
+    def __str__(self) -> str:
+        return str(self.order_id)
 
 
 class SavingsPlan(models.Model):
@@ -138,6 +149,9 @@ class SavingsPlan(models.Model):
         verbose_name_plural = _("Azure savings plans")
         ordering = ["-effective_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["order", "plan_id"], name="savings_plan_unique")]
+
+    def __str__(self) -> str:
+        return str(self.plan_id)
 
 
 class CustomerPurchase(models.Model):
@@ -167,7 +181,8 @@ class CustomerPurchase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "partner_center_order_id"],
                                     name="customer_purchase_pc_unique"),
-            models.UniqueConstraint(fields=["customer", "azure_order_id"], name="customer_purchase_azure_unique"),
+            models.UniqueConstraint(fields=["customer", "azure_order_id"],
+                                    name="customer_purchase_azure_unique"),
         ]
         indexes = [
             models.Index(fields=["customer", "-purchased_at"], name="customer_purchase_customer"),
@@ -189,6 +204,9 @@ class NotificationPreference(models.Model):
     agent = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                  related_name="purchase_preference")
     notify_purchases = models.BooleanField(_("Tell me when a customer buys"), default=False)
+
+    def __str__(self) -> str:
+        return str(f"{self.agent_id}: {self.notify_purchases}")
 
 
 class Notification(models.Model):
@@ -212,6 +230,9 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["event", "key"], name="notification_unique")]
+
+    def __str__(self) -> str:
+        return str(f"{self.event} {self.key}")
 
 
 class Delivery(models.Model):
@@ -239,6 +260,9 @@ class Delivery(models.Model):
         constraints = [models.UniqueConstraint(fields=["notification", "channel", "target"],
                                                name="delivery_unique")]
 
+    def __str__(self) -> str:
+        return str(f"{self.channel} {self.target}: {self.state}")
+
 
 class PurchaseLimit(models.Model):
     """A customer's self-purchase limit: an amount over a rolling 12 months of its own purchases."""
@@ -251,6 +275,9 @@ class PurchaseLimit(models.Model):
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return str(f"{self.customer_id}: {self.amount} {self.currency_code}")
+
 
 class BillingPolicy(models.Model):
     """Cost visibility: Azure's viewCharges on the partner's billing account for this customer."""
@@ -261,8 +288,15 @@ class BillingPolicy(models.Model):
 
     customer = models.OneToOneField("customers.Customer", on_delete=models.PROTECT,
                                     related_name="billing_policy")
-    view_charges = models.CharField(max_length=16, choices=ViewCharges.choices, default=ViewCharges.NOT_ALLOWED)
+    view_charges = models.CharField(max_length=16, choices=ViewCharges.choices,
+                                    default=ViewCharges.NOT_ALLOWED)
+    # What Azure held when the poll last read it (differs from view_charges while a push is under way).
+    held_view_charges = models.CharField(max_length=16, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(f"{self.customer_id}: {self.view_charges}")
+
 
 from .operation_models import PartnerOperation  # noqa: E402, F401 - issue 13: the partner's operations

@@ -29,7 +29,7 @@ from . import (
 )
 from .store import Store
 from .tokens import Signer
-from .web import HttpError, Request, Response, html_response
+from .web import HttpError, Request, Response, html_response, json_response
 
 SERVICES = {  # prefix -> (service name, module)
     "/_simulator": ("control", control),
@@ -134,6 +134,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault in ("429", "500", "503", "html"):
                 response = fault_response(service, fault, rule, req)
+            elif fault == "canned":
+                # An answer given without acting, as a read that raced a change would have seen it
+                # (issue 11: Partner Center changed between the portal's read and its write).
+                response = json_response(int(rule.get("status", 200)), rule.get("body"))
             else:
                 if fault == "slow":
                     time.sleep(float(rule.get("delaySeconds", 3)))

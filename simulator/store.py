@@ -37,6 +37,7 @@ DEFAULT_SETTINGS = {
                               "exchangePolicyErrors": []},
 }
 FAULT_KINDS = {"429", "500", "503", "drop", "drop_after", "html", "slow", "truncated", "unknown_enum",
+               "canned",
                "operation_failed"}  # issue 13: the long-running operation it starts fails halfway
 JOURNAL_LIMIT = 200_000   # the oldest entries go first
 IDEMPOTENCY_LIMIT = 100_000
@@ -232,6 +233,9 @@ class Store:
                 if rule.get(number) is not None and (isinstance(rule[number], bool) or
                                                      not isinstance(rule[number], int | float)):
                     raise ValueError(f"{number} is a number.")
+            if rule["fault"] == "canned" and (isinstance(rule.get("status", 200), bool)
+                                              or not isinstance(rule.get("status", 200), int)):
+                raise ValueError("status is an HTTP status code.")
             prepared.append({**rule, "_path": path,
                              "_skip": int(rule.get("skip") or 0),
                              "_left": None if rule.get("times", 1) is None else int(rule.get("times", 1))})
