@@ -10,3 +10,6 @@ class PurchasesConfig(AppConfig):
         from . import cost_visibility
 
         cost_visibility.register()
+        from . import operations  # issue 13: the partner's operations, sent through the outbox
+
+        operations.register()

@@ -47,9 +47,6 @@ class PartnerOperation(models.Model):
     # A return's refund in USD, counted against the allowance while waiting, in progress or succeeded.
     refund_usd = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     poll_url = models.CharField(max_length=2000, blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.CharField(max_length=1000, blank=True)
@@ -65,7 +62,7 @@ class PartnerOperation(models.Model):
         verbose_name_plural = _("partner operations")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="partner_operation_due"),
+            models.Index(fields=["state"], name="partner_operation_state"),
             models.Index(fields=["customer", "kind", "state"], name="partner_operation_customer"),
         ]
 

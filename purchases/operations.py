@@ -2,8 +2,8 @@
 
 Each operation is one role-checked service (Admin agents only; a refusal is logged as Failed). A service
 never calls Azure inside its transaction: it records a PartnerOperation (a quote, or a change waiting to be
-sent) and the worker sends it (`advance`), follows Azure's long-running answer to the end and only then
-changes the mirror and writes the operation's one activity log entry, in Azure's words, with the quote (or
+sent) and hands it to the outbox, whose worker sends it (`apply`), follows Azure's long-running answer to
+the end and only then (`settled`) changes the mirror and writes the operation's one activity log entry, in Azure's words, with the quote (or
 the values before) as the old value and Azure's result as the new value.
 
 Refunds: Microsoft's allowance is USD 50,000 of cancelled commitment per customer in a rolling 12 months,
@@ -25,7 +25,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,8 @@ from activitylog.services import Origin, audited, record
 from customers.models import AzureSubscription, Customer
 from customers.services import lock_customer
 from microsoft.client import (
+    CredentialsRefused,
+    MalformedResponse,
     MicrosoftClient,
     MicrosoftError,
     Stats,
@@ -41,8 +43,12 @@ from microsoft.client import (
     UnavailableError,
     new_session,
 )
+from microsoft.credentials import mark_needs_reconnecting
 from microsoft.reservations import Operation, Reservations, reservation_id
 from microsoft.tokens import Tokens
+from outbox.models import OutboxChange
+from outbox.services import enqueue
+from outbox.worker import Applied, Blocked, PollLater, Refused, Retry, register_handler, remember
 from portal.models import Agent
 
 from .models import Reservation, SavingsPlan
@@ -277,8 +283,16 @@ def _refuse_if_busy(
         raise ValidationError(_("Another change is in progress at Azure; wait for its outcome."), code="busy")
 
 
-def _enqueue(operation: PartnerOperation) -> None:
-    transaction.on_commit(lambda: send_soon(operation.pk))
+def _enqueue(operation: PartnerOperation, *, actor: Agent, origin: Origin) -> None:
+    """Hand the change to the outbox, in the service's transaction."""
+    enqueue(
+        kind=OUTBOX_KIND,
+        customer=operation.customer,
+        desired={"operation": operation.pk, "kind": operation.kind},
+        origin=origin,
+        actor=actor,
+        subject=str(operation.pk),
+    )
 
 
 def update_reservation(
@@ -333,7 +347,7 @@ def update_reservation(
             requested_by=actor,
             origin=_origin_json(origin),
         )
-        _enqueue(operation)
+        _enqueue(operation, actor=actor, origin=origin)
         return operation
 
 
@@ -406,7 +420,7 @@ def update_savings_plan(
             requested_by=actor,
             origin=_origin_json(origin),
         )
-        _enqueue(operation)
+        _enqueue(operation, actor=actor, origin=origin)
         return operation
 
 
@@ -523,9 +537,9 @@ def confirm_refund(
             **current.request,
             "returnReason": (reason or "").strip()[:200] or "Customer request",
         }
-        current.origin, current.next_attempt_at = _origin_json(origin), timezone.now()
-        current.save(update_fields=["state", "requested_by", "request", "origin", "next_attempt_at"])
-        _enqueue(current)
+        current.origin = _origin_json(origin)
+        current.save(update_fields=["state", "requested_by", "request", "origin"])
+        _enqueue(current, actor=actor, origin=origin)
         return current
 
 
@@ -693,62 +707,71 @@ def confirm_exchange(*, actor: Agent, operation: PartnerOperation, origin: Origi
             )
         _refuse_if_busy(reservation=current.reservation)
         current.state, current.requested_by = State.WAITING, actor
-        current.origin, current.next_attempt_at = _origin_json(origin), timezone.now()
-        current.save(update_fields=["state", "requested_by", "origin", "next_attempt_at"])
-        _enqueue(current)
+        current.origin = _origin_json(origin)
+        current.save(update_fields=["state", "requested_by", "origin"])
+        _enqueue(current, actor=actor, origin=origin)
         return current
 
 
 # ------------------------------------------------------------------------------------------ worker
-def send_soon(operation_id: int) -> None:
-    """Hand the operation to the worker's queue."""
-    from .operation_tasks import advance_operation
-
-    advance_operation.enqueue(operation_id)
+# i11's outbox sends the change and follows it: its worker calls apply() outside any transaction (send, or
+# ask once how a long-running operation stands: PollLater), then settled() in the outcome's transaction.
+OUTBOX_KIND = "azure.partner_operation"
 
 
-def _claim(operation_id: int) -> PartnerOperation | None:
-    """Take the operation's lease (several workers on several machines never handle one at once)."""
-    now = timezone.now()
-    claimed = (
-        PartnerOperation.objects.filter(
-            pk=operation_id, state__in=PartnerOperation.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=120))
-    )
-    return (
-        PartnerOperation.objects.select_related(
-            "reservation__order", "savings_plan__order", "customer", "requested_by"
-        ).get(pk=operation_id)
-        if claimed
-        else None
-    )
+def _operation_for(change: OutboxChange) -> PartnerOperation:
+    return PartnerOperation.objects.select_related(
+        "reservation__order", "savings_plan__order", "customer", "requested_by"
+    ).get(pk=change.desired["operation"])
 
 
-def advance(operation_id: int, *, client: Reservations | None = None) -> PartnerOperation | None:
-    """One step of the worker: send a waiting operation, or ask Azure once how an in-progress one stands;
-    finish it when Azure says. Returns the operation (None when another worker holds it or it is not due)."""
-    operation = _claim(operation_id)
-    if operation is None:
-        return None
-    client = client or benefits_client(operation.customer)
+def apply(change: OutboxChange) -> Applied | PollLater:
+    operation = _operation_for(change)
+    client = benefits_client(operation.customer)
     try:
         if operation.state == State.WAITING:
             answer = _send(client, operation)
-        else:
+        elif operation.state == State.IN_PROGRESS:
             answer = client.poll(Operation(status="InProgress", poll_url=operation.poll_url))
-    except (ThrottledError, UnavailableError) as exc:
-        # Worth another try: PATCH is idempotent, and a session's return or exchange answers its first answer.
-        return _later(operation, seconds=min(600, 15 * 2 ** min(operation.attempts, 5)), error=exc)
-    except MicrosoftError as exc:
-        return _finish(
-            operation, client, Operation(status="Failed", error_code=exc.code, error_message=exc.message)
+        else:
+            return Applied({"status": operation.state})
+        if not answer.done:
+            poll_url = answer.poll_url or operation.poll_url
+            PartnerOperation.objects.filter(pk=operation.pk).update(
+                state=State.IN_PROGRESS, poll_url=poll_url
+            )
+            remember(change, pollUrl=poll_url)
+            return PollLater(after=answer.retry_after, progress={"pollUrl": poll_url})
+        if not answer.succeeded:
+            raise Refused(f"Azure: {answer.error_message}", code=answer.error_code)
+        try:
+            fresh = _read_back(client, operation)
+        except MicrosoftError as exc:  # done at Azure; the next sync brings the mirror
+            logger.warning("Azure did %s, but reading it back failed: %s", operation.kind, exc.message)
+            fresh = None
+        return Applied(
+            {"status": answer.status, "answer": _answer_properties(answer, operation), "fresh": fresh}
         )
-    if not answer.done:
-        operation.state, operation.poll_url = State.IN_PROGRESS, answer.poll_url or operation.poll_url
-        return _later(operation, seconds=answer.retry_after)
-    return _finish(operation, client, answer)
+    except CredentialsRefused as exc:
+        mark_needs_reconnecting(str(exc))
+        raise Blocked(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
+    except ThrottledError as exc:
+        raise Retry(
+            str(exc),
+            code=exc.code or "429",
+            request_id=exc.request_id,
+            status=429,
+            after=getattr(exc, "retry_after", None),
+        ) from None
+    except (UnavailableError, MalformedResponse) as exc:
+        # Worth another try: PATCH is idempotent, and a session's return or exchange answers its first answer.
+        raise Retry(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
+    except MicrosoftError as exc:
+        kind = Retry if exc.status in (None, 401, 408) or (exc.status or 0) >= 500 else Refused
+        raise kind(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
+    finally:
+        client.client.tokens.save_rotated()
+        client.client.close()
 
 
 def _send(client: Reservations, operation: PartnerOperation) -> Operation:
@@ -772,94 +795,73 @@ def _send(client: Reservations, operation: PartnerOperation) -> Operation:
     return client.exchange(session_id=request["sessionId"])
 
 
-def _later(
-    operation: PartnerOperation, *, seconds: float, error: MicrosoftError | None = None
-) -> PartnerOperation:
-    operation.attempts += 1
-    operation.next_attempt_at = timezone.now() + timedelta(seconds=max(1.0, seconds))
-    operation.lease_until = None
-    if error is not None:
-        operation.error_message = error.message[:1000]
-    operation.save(
-        update_fields=["state", "poll_url", "attempts", "next_attempt_at", "lease_until", "error_message"]
+def settled(change: OutboxChange) -> None:
+    """Azure said how it ended (the customer's row is locked): the row, the mirror and the one log entry."""
+    operation = PartnerOperation.objects.select_for_update(no_key=True, of=("self",)).get(
+        pk=change.desired["operation"]
     )
-    transaction.on_commit(lambda: _requeue(operation))
-    return operation
+    operation = _operation_for(change)
+    applied = change.state == OutboxChange.State.APPLIED
+    operation.state = State.SUCCEEDED if applied else State.FAILED
+    operation.finished_at = timezone.now()
+    operation.error_code = "" if applied else change.error_code[:100]
+    operation.error_message = "" if applied else change.error_message[:1000]
+    operation.result = (
+        {"status": "Succeeded" if applied else "Failed", "properties": change.result.get("answer") or {}}
+        if applied
+        else {"status": "Failed", "error": {"code": change.error_code, "message": change.error_message}}
+    )
+    operation.save(update_fields=["state", "finished_at", "error_code", "error_message", "result"])
+    fresh = change.result.get("fresh") if applied else None
+    if fresh:
+        _mirror(operation, fresh)
+    origin = Origin(
+        source=operation.origin.get("source") or Source.SYSTEM,
+        request_id=operation.origin.get("request_id") or str(change.ms_request_id),
+        correlation_id=operation.origin.get("correlation_id") or change.correlation_id,
+        client_ip=operation.origin.get("client_ip"),
+    )
+    record(
+        action=ACTIONS[operation.kind],
+        actor=operation.requested_by,
+        origin=origin,
+        customer=operation.customer,
+        resource_type=_resource_type(operation.kind),
+        resource_id=_target_id(operation),
+        old_value=operation.quote or operation.before,
+        new_value=operation.result,
+        status=Status.SUCCEEDED if applied else Status.FAILED,
+        failure_reason="" if applied else f"{change.error_message} (code {change.error_code})"[:2000],
+    )
 
 
-def _requeue(operation: PartnerOperation) -> None:
-    from .operation_tasks import advance_operation
-
-    advance_operation.using(run_after=operation.next_attempt_at).enqueue(operation.pk)
-
-
-def _finish(operation: PartnerOperation, client: Reservations, answer: Operation) -> PartnerOperation:
-    """Azure said how it ended: the mirror (read back from Azure), the row and the one log entry, together."""
-    fresh = None
-    if answer.succeeded:
-        try:
-            fresh = _read_back(client, operation)
-        except MicrosoftError as exc:  # the change is done at Azure; the next sync brings the mirror
-            logger.warning("Azure did %s, but reading it back failed: %s", operation.kind, exc.message)
-    with transaction.atomic():
-        customer = lock_customer(operation.customer)
-        operation.state = State.SUCCEEDED if answer.succeeded else State.FAILED
-        operation.finished_at, operation.lease_until = timezone.now(), None
-        operation.error_code = answer.error_code[:100]
-        operation.error_message = answer.error_message[:1000]
-        operation.result = _summary(answer, operation)
-        operation.save()
-        if fresh is not None:
-            _mirror(operation, fresh)
-        origin = Origin(
-            source=operation.origin.get("source") or Source.SYSTEM,
-            request_id=operation.origin.get("request_id") or f"partner-operation-{operation.pk}",
-            correlation_id=operation.origin.get("correlation_id") or "",
-            client_ip=operation.origin.get("client_ip"),
-        )
-        record(
-            action=ACTIONS[operation.kind],
-            actor=operation.requested_by,
-            origin=origin,
-            customer=customer,
-            resource_type=_resource_type(operation.kind),
-            resource_id=_target_id(operation),
-            old_value=operation.quote or operation.before,
-            new_value=operation.result,
-            status=Status.SUCCEEDED if answer.succeeded else Status.FAILED,
-            failure_reason=""
-            if answer.succeeded
-            else (f"Azure: {answer.error_code}: {answer.error_message}".strip(": ")[:500]),
-        )
-    return operation
+def register() -> None:
+    register_handler(OUTBOX_KIND, apply, settled=settled)
 
 
 def _target_id(operation: PartnerOperation) -> str:
     return operation.savings_plan.plan_id if operation.savings_plan else operation.reservation.reservation_id
 
 
-def _summary(answer: Operation, operation: PartnerOperation) -> dict:
-    summary = {"status": answer.status}
-    if answer.error_code or answer.error_message:
-        summary["error"] = {"code": answer.error_code, "message": answer.error_message}
+def _answer_properties(answer: Operation, operation: PartnerOperation) -> dict:
     if operation.kind in (Kind.UPDATE_RESERVATION, Kind.UPDATE_SAVINGS_PLAN):
-        summary["properties"] = operation.request
-    else:
-        properties = answer.result.get("properties") if isinstance(answer.result, dict) else None
-        summary["properties"] = properties or {}
-    return summary
+        return operation.request
+    properties = answer.result.get("properties") if isinstance(answer.result, dict) else None
+    return properties or {}
 
 
-def _read_back(client: Reservations, operation: PartnerOperation) -> list[tuple[object, dict]]:
+def _read_back(client: Reservations, operation: PartnerOperation) -> dict:
     if operation.savings_plan is not None:
         plan = operation.savings_plan
-        return [(plan, client.savings_plan(plan.order.order_id, plan.plan_id))]
+        return client.savings_plan(plan.order.order_id, plan.plan_id)
     reservation = operation.reservation
-    return [(reservation, client.reservation(reservation.order.order_id, reservation.reservation_id))]
+    return client.reservation(reservation.order.order_id, reservation.reservation_id)
 
 
-def _mirror(operation: PartnerOperation, fresh: list[tuple[object, dict]]) -> None:
-    for row, data in fresh:
+def _mirror(operation: PartnerOperation, data: dict) -> None:
+    """The mirror row as Azure now holds it (read back after Azure confirmed)."""
+    row = operation.savings_plan or operation.reservation
+    if row is not None:
         props = data.get("properties") or {}
         scope = props.get("userFriendlyAppliedScopeType") or props.get("appliedScopeType") or row.scope
         scope_properties = props.get("appliedScopeProperties") or {}
@@ -899,19 +901,3 @@ def _mirror(operation: PartnerOperation, fresh: list[tuple[object, dict]]) -> No
                 or ""
             )
             row.save(update_fields=["display_name", "scope", "renew", "provisioning_state", "applied_scope"])
-
-
-def run_due(*, limit: int = 100, client_for=None) -> int:
-    """Advance every operation that is due (the worker's sweep, and `manage.py partner_operations`)."""
-    due = list(
-        PartnerOperation.objects.filter(
-            state__in=PartnerOperation.PENDING, next_attempt_at__lte=timezone.now()
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    done = 0
-    for pk in due:
-        if advance(pk, client=client_for(pk) if client_for else None) is not None:
-            done += 1
-    return done

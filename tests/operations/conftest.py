@@ -83,6 +83,7 @@ class World:
                 }
             ]
         self.ms.load([self.builder])
+        self.sim.control.settings(reservationOperations={"retryAfterSeconds": 0})
         now = datetime.now(UTC)
         for order in orders:
             row = ReservationOrder.objects.create(
