@@ -3,8 +3,8 @@
 Each operation is one role-checked service (Admin agents only; a refusal is logged as Failed). A service
 never calls Azure inside its transaction: it records a PartnerOperation (a quote, or a change waiting to be
 sent) and hands it to the outbox, whose worker sends it (`apply`), follows Azure's long-running answer to
-the end and only then (`settled`) changes the mirror and writes the operation's one activity log entry, in Azure's words, with the quote (or
-the values before) as the old value and Azure's result as the new value.
+the end and only then (`settled`) changes the mirror and writes the operation's one activity log entry,
+in Azure's words, with the quote (or the values before) as the old value and Azure's result as the new one.
 
 Refunds: Microsoft's allowance is USD 50,000 of cancelled commitment per customer in a rolling 12 months,
 exchanges not counted. The portal takes the larger of Microsoft's `policyResult.consumedRefundsTotal` and
