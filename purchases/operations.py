@@ -863,13 +863,14 @@ def _mirror(operation: PartnerOperation, data: dict) -> None:
     row = operation.savings_plan or operation.reservation
     if row is not None:
         props = data.get("properties") or {}
-        scope = props.get("userFriendlyAppliedScopeType") or props.get("appliedScopeType") or row.scope
+        # As the sync (purchases/sync.py) reads them, so that neither flips what the other wrote.
+        scope = props.get("appliedScopeType") or props.get("userFriendlyAppliedScopeType") or row.scope
         scope_properties = props.get("appliedScopeProperties") or {}
         row.display_name = props.get("displayName", row.display_name) or row.display_name
         row.scope = scope
         row.renew = bool(props.get("renew", row.renew))
         row.provisioning_state = (
-            props.get("displayProvisioningState") or props.get("provisioningState") or row.provisioning_state
+            props.get("provisioningState") or props.get("displayProvisioningState") or row.provisioning_state
         )
         if isinstance(row, Reservation):
             applied = [

@@ -66,7 +66,7 @@ def test_scope_change_goes_through_the_worker_and_the_mirror_changes_only_when_a
     operation = step(operation)
     assert operation.state == State.SUCCEEDED
     mirror = Reservation.objects.get(pk=reservation.pk)
-    assert mirror.scope == "ResourceGroup"
+    assert mirror.scope == "Single"
     assert mirror.applied_scopes == [f"/subscriptions/{world.azure_id}/resourceGroups/web"]
     [entry] = entries()
     assert (entry.action, entry.status, entry.actor, entry.resource_id) == (
