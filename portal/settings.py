@@ -288,3 +288,7 @@ if PURCHASE_WEBHOOK_URL and not PURCHASE_WEBHOOK_SECRET:
 PURCHASE_WEBHOOK_TIMEOUT_SECONDS = env.float("PURCHASE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 PURCHASE_NOTIFY_MAX_ATTEMPTS = env.int("PURCHASE_NOTIFY_MAX_ATTEMPTS", default=6)
 PURCHASE_NOTIFY_BACKOFF_SECONDS = env.float("PURCHASE_NOTIFY_BACKOFF_SECONDS", default=30.0)
+
+# issue 13: how long a refund or exchange quote (Microsoft's session) may be confirmed; Microsoft does not
+# document a session's lifetime, so a confirmation after this gets a fresh quote.
+PARTNER_QUOTE_LIFETIME_SECONDS = env.int("PARTNER_QUOTE_LIFETIME_SECONDS", default=600)

@@ -72,7 +72,7 @@ MANAGEMENT_GROUP_ID = "/providers/Microsoft.Management/managementGroups/{}"
 
 def quote_lifetime() -> timedelta:
     """How long the portal trusts a quote's session. Microsoft does not document it: kept short."""
-    return timedelta(seconds=getattr(settings, "PARTNER_QUOTE_LIFETIME_SECONDS", 600))
+    return timedelta(seconds=settings.PARTNER_QUOTE_LIFETIME_SECONDS)
 
 
 class QuoteExpired(ValidationError):
