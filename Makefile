@@ -9,10 +9,13 @@ SIMULATOR_PORT ?= 8001
 
 .PHONY: run test check bench clean messages
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	@# axe-core for the browser tests' accessibility checks (package-lock.json); the portal needs no Node.
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	  else echo "No npm: the browser tests' accessibility checks will skip (and fail under CI=true)."; fi
 	@touch $@
 
 # A password for the demo sign-ins, made once and kept (untracked) so that reruns print it again.
@@ -29,7 +32,8 @@ $(INSTALLED): pyproject.toml
 RUN_ENV = DJANGO_DEBUG=true DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" \
   ACTIVITY_LOG_KEY="$${ACTIVITY_LOG_KEY:-$$(cat .activity-log-key)}" ACTIVITY_LOG_KEY_ID="$${ACTIVITY_LOG_KEY_ID:-demo}" \
   MICROSOFT_CLOUD=simulated SIMULATOR_URL=https://127.0.0.1:$(SIMULATOR_PORT) \
-  REQUESTS_CA_BUNDLE="$(CURDIR)/.simulator/ca.pem" PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+  REQUESTS_CA_BUNDLE="$(CURDIR)/.simulator/ca.pem" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+  ENTRA_CLIENT_ID=0d3c9a1e-7b2f-4c8d-9e6a-5f1b2c3d4e5f ENTRA_CLIENT_SECRET=simulated-demo-secret-not-a-real-one
 
 ## make run: set up, migrate an SQLite database, fill the Microsoft simulator with the demo partner once and
 ## sync from it, then run the Procfile (web on http://127.0.0.1:8000, worker, simulator) with honcho
@@ -38,6 +42,7 @@ run: $(INSTALLED) .demo-password .activity-log-key
 	$(RUN_ENV) $(PY) manage.py migrate --no-input
 	$(RUN_ENV) DEMO_PASSWORD="$${DEMO_PASSWORD:-$$(cat .demo-password)}" \
 	  $(PY) manage.py seed_demo --if-empty --simulator --url http://$(HOST):$(PORT)/
+	@rm -f .simulator/url
 	$(RUN_ENV) HOST=$(HOST) WEB_PORT=$(PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import chain
@@ -18,6 +18,10 @@ class Action(models.TextChoices):
         "delete_customer_purchase_permissions",
         _("Delete Customer Purchase Permissions"),
     )
+    REVIEW_PURCHASE_PERMISSION = (
+        "review_customer_purchase_permissions",
+        _("Review Customer Purchase Permissions"),
+    )
     ADD_CUSTOMER = "add_customer", _("Add Customer")
     UPDATE_CUSTOMER = "update_customer", _("Update Customer")
     ADD_SUBSCRIPTION = "add_subscription", _("Add Subscription")
@@ -32,6 +36,13 @@ class Action(models.TextChoices):
     PURGE_ACTIVITY_LOG = "purge_activity_log", _("Purge Activity Log")
     CREATE_API_TOKEN = "create_api_token", _("Create API Token")
     REVOKE_API_TOKEN = "revoke_api_token", _("Revoke API Token")
+    ADD_AGENT = "add_agent", _("Add Agent")
+    UPDATE_AGENT_ROLE = "update_agent_role", _("Update Agent Role")
+    DEACTIVATE_AGENT = "deactivate_agent", _("Deactivate Agent")
+    REACTIVATE_AGENT = "reactivate_agent", _("Reactivate Agent")
+    RESET_AGENT_MFA = "reset_agent_mfa", _("Reset Agent Two-Step Sign-In")
+    CHANGE_PASSWORD = "change_password", _("Change Password")
+    SIGN_IN = "sign_in", _("Sign In")
     # Issue 11 (i11): what the portal applied in Partner Center, drift found there, the outbox's retries.
     CREATE_SELF_SERVE_POLICY = "create_self_serve_policy", _("Create Self-Serve Policy")
     UPDATE_SELF_SERVE_POLICY = "update_self_serve_policy", _("Update Self-Serve Policy")
@@ -63,6 +74,22 @@ class Source(models.TextChoices):
     MICROSOFT = "microsoft", _("Microsoft")
 
 
+_LABELS: dict[tuple[type, str], dict[str, str]] = {}
+
+
+def label_of(choices: type[models.TextChoices], code: str) -> str:
+    """A choice's display name in the active language, from a table built once per language.
+
+    Django's get_FOO_display() hashes every lazy label of the field's choices on each call, which made
+    the choice names the larger part of rendering a 50-row log page.
+    """
+    key = (choices, get_language() or "")
+    table = _LABELS.get(key)
+    if table is None:
+        table = _LABELS[key] = {value: str(label) for value, label in choices.choices}
+    return table.get(code, code)
+
+
 class ResourceType(models.TextChoices):
     """What an entry is about: a stable code, and its name on the Activity log page."""
 
@@ -74,6 +101,8 @@ class ResourceType(models.TextChoices):
     SELF_SERVE_POLICY = "self_serve_policy", _("Customer purchase permission")
     API_TOKEN = "api_token", _("API token")
     ACTIVITY_LOG = "activity_log", _("Activity log")
+    AGENT = "agent", _("Agent")
+    SIGN_IN = "sign_in", _("Sign-in")
     # --- issue 12 (purchases/) ---
     CUSTOMER_PURCHASE = "customer_purchase", _("Customer purchase")
     BILLING_POLICY = "billing_policy", _("Customer billing policy")
@@ -196,6 +225,15 @@ class ActivityLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Activity log entries cannot be deleted.")
+
+    def get_action_display(self) -> str:
+        return label_of(Action, self.action)
+
+    def get_status_display(self) -> str:
+        return label_of(Status, self.status)
+
+    def get_source_display(self) -> str:
+        return label_of(Source, self.source)
 
     @property
     def succeeded(self) -> bool:

@@ -1,37 +1,31 @@
 import csv
-import json
-import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, Func, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
+
+from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
 from . import db
 from .forms import ActivityLogFilterForm
 from .models import Action, ActivityLogEntry, ActivityLogQuerySet, Source, Status
-from .policies import can_view_activity_log
+from .policies import VIEW_REFUSED, can_view_activity_log
 from .selectors import cursor_for, keyset_filter
 
 PAGE_SIZE = 50
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A spreadsheet whose list separator is ";" (Indonesian and most European defaults) honours quotes only at
-# the start of the fields it splits, so quoting alone cannot keep "Acme;=2+5;" whole: a formula start just
-# after a ";" or "," inside a cell gets the same leading quote as one at the start of a cell.
-INNER_FORMULA = re.compile(r"([;,])([=+\-@\t\r])")
 
 
 def require_auditor(request: HttpRequest) -> None:
     if not can_view_activity_log(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(VIEW_REFUSED)
 
 
 def _link(params: QueryDict, **cursor: str) -> str:
@@ -42,67 +36,74 @@ def _link(params: QueryDict, **cursor: str) -> str:
     return "?" + params.urlencode()
 
 
+@dataclass
+class LogPage:
+    """One page of entries, newest first, and the links to its neighbours (keyset paging)."""
+
+    entries: list
+    newer_url: str | None = None
+    older_url: str | None = None
+    first_page_url: str | None = None
+    invalid_link: bool = False
+
+    def context(self) -> dict:
+        return {"entries": self.entries, "newer_url": self.newer_url, "older_url": self.older_url,
+                "first_page_url": self.first_page_url}
+
+
+def keyset_page(filtered: ActivityLogQuerySet, params: QueryDict) -> LogPage:
+    """The page that the `before`/`after` cursor in params names, read by index however deep."""
+    before, after = params.get("before"), params.get("after")
+    try:
+        with db.planned_for_these_filters():
+            if after:
+                # Walking back towards the newest: read upwards, then show newest first again.
+                rows = list(filtered.filter(keyset_filter(after, older=False))
+                            .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+                has_more_newer = len(rows) > PAGE_SIZE
+                entries = rows[:PAGE_SIZE][::-1]
+                has_more_older = True
+            else:
+                if before:
+                    filtered = filtered.filter(keyset_filter(before, older=True))
+                rows = list(filtered.newest_first()[: PAGE_SIZE + 1])
+                has_more_older = len(rows) > PAGE_SIZE
+                entries = rows[:PAGE_SIZE]
+                has_more_newer = bool(before)
+    except ValueError:
+        return LogPage(entries=[], invalid_link=True)
+    page = LogPage(entries=entries)
+    if entries and has_more_older:
+        page.older_url = _link(params, before=cursor_for(entries[-1]))
+    if entries and has_more_newer:
+        page.newer_url = _link(params, after=cursor_for(entries[0]))
+    if page.newer_url or before:
+        page.first_page_url = _link(params)
+    return page
+
+
+INVALID_PAGE_LINK = gettext_lazy("That page link is no longer valid. Start again from the first page.")
+
+
 @require_GET
 def activity_log(request: HttpRequest) -> HttpResponse:
     require_auditor(request)
     form = ActivityLogFilterForm(request.GET)
-    entries, newer_url, older_url = [], None, None
+    page = LogPage(entries=[])
     if form.is_valid():
-        filtered = form.filter(ActivityLogEntry.objects.all())
-        before, after = request.GET.get("before"), request.GET.get("after")
-        try:
-            with db.planned_for_these_filters():
-                if after:
-                    # Walking back towards the newest: read upwards, then show newest first again.
-                    page = list(filtered.filter(keyset_filter(after, older=False))
-                                .order_by("occurred_at", "id")[: PAGE_SIZE + 1])
-                    has_more_newer = len(page) > PAGE_SIZE
-                    entries = page[:PAGE_SIZE][::-1]
-                    has_more_older = True
-                else:
-                    if before:
-                        filtered = filtered.filter(keyset_filter(before, older=True))
-                    page = list(filtered.newest_first()[: PAGE_SIZE + 1])
-                    has_more_older = len(page) > PAGE_SIZE
-                    entries = page[:PAGE_SIZE]
-                    has_more_newer = bool(before)
-        except ValueError:
-            form.add_error(None, _("That page link is no longer valid. Start again from the first page."))
-            entries, has_more_newer, has_more_older = [], False, False
-        if entries and has_more_older:
-            older_url = _link(form.given, before=cursor_for(entries[-1]))
-        if entries and has_more_newer:
-            newer_url = _link(form.given, after=cursor_for(entries[0]))
+        page = keyset_page(form.filter(ActivityLogEntry.objects.all()), form.given)
+        if page.invalid_link:
+            form.add_error(None, INVALID_PAGE_LINK)
     export_params = form.given.copy()
     for key in ("before", "after"):
         export_params.pop(key, None)
     return render(request, "activitylog/list.html", {
-        "form": form, "entries": entries, "newer_url": newer_url, "older_url": older_url,
-        "export_query": export_params.urlencode(),
-        "first_page_url": _link(form.given) if (newer_url or request.GET.get("before")) else None,
+        "form": form, **page.context(), "export_query": export_params.urlencode(),
     }, status=200 if form.is_valid() else 400)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will show as text, never run as a formula."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = INNER_FORMULA.sub(r"\1'\2", text)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-# Public: other exports (purchases/) quote and neutralise their cells the same way.
-csv_cell = _cell
-
-
 class _Neutralised(Func):
-    """_cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
+    """cell() in SQL: text a spreadsheet would run as a formula gets a leading quote; NULL becomes '',
     which COPY's FORCE_QUOTE writes as "", as Python's csv module writes None and '' with QUOTE_ALL.
 
     Only for expressions without parameters: the template repeats the expression.
@@ -126,7 +127,7 @@ class _Host(Func):
 
 def _label(field: str, choices) -> Case:
     """A choice's display name in the request's language, picked in SQL."""
-    return Case(*[When(**{field: code}, then=Value(_cell(str(label)))) for code, label in choices],
+    return Case(*[When(**{field: code}, then=Value(cell(str(label)))) for code, label in choices],
                 default=F(field), output_field=TextField())
 
 
@@ -163,29 +164,20 @@ def export(request: HttpRequest) -> HttpResponse:
         return render(request, "activitylog/list.html", {"form": form, "entries": []}, status=400)
     entries = form.filter(ActivityLogEntry.objects.all()).newest_first()
     rows = _copied_rows(entries) if db.exports_with_copy() else _written_rows(entries)
-    filename = f"activity-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    return StreamingHttpResponse(
-        rows, content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-# Every cell is quoted, on both paths: a spreadsheet whose list separator is ";" (Indonesian and most
-# European defaults) would otherwise split "Acme;=2+5;" and run "=2+5" as a cell of its own.
-QUOTING = csv.QUOTE_ALL
+    return streamed_csv(rows, "activity-log")
 
 
 def _header(lineterminator: str = "\r\n") -> str:
-    writer = csv.writer(_Echo(), lineterminator=lineterminator, quoting=QUOTING)
+    writer = csv.writer(Echo(), lineterminator=lineterminator, quoting=QUOTING)
     return "\ufeff" + writer.writerow([str(header) for header, _value, _sql in EXPORT_COLUMNS])
 
 
 def _written_rows(entries: ActivityLogQuerySet) -> Iterator[str]:
     """The export row by row in Python, on any database (SQLite in development)."""
-    writer = csv.writer(_Echo(), quoting=QUOTING)
+    writer = csv.writer(Echo(), quoting=QUOTING)
     yield _header()
     for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow([_cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
+        yield writer.writerow([cell(value(entry)) for _header, value, _sql in EXPORT_COLUMNS])
 
 
 def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
@@ -212,3 +204,16 @@ def _copied_rows(entries: ActivityLogQuerySet) -> Iterator[bytes]:
                 batch.clear()
     if batch:
         yield bytes(batch)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 page: what was refused, and whether the refused attempt was recorded in the log.
+
+    Services log every refused write as Failed under the request's id; a page that is only refused
+    (a read-only role opening a form) leaves no entry, and the page says nothing it cannot back up.
+    """
+    reason = exception.args[0] if getattr(exception, "args", None) and exception.args[0] else ""
+    request_id = getattr(request, "request_id", "")
+    recorded = bool(request_id) and ActivityLogEntry.objects.filter(
+        request_id=request_id, status=Status.FAILED).exists()
+    return render(request, "403.html", {"reason": reason, "recorded": recorded}, status=403)

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("JSON API")
+
+    def ready(self) -> None:
+        from . import activity  # noqa: F401 - registers how the log names this app's objects

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from customers.models import Customer
 from customers.selectors import subscriptions_with_owners
-from permissions.selectors import PurchasePermissionState, readiness_of
+from permissions.selectors import PurchasePermissionState, partner_center_state, readiness_of
 
 from .http import json_time
 
@@ -35,6 +35,7 @@ def customer_detail(customer: Customer) -> dict:
     readiness = readiness_of(customer)
     states = PurchasePermissionState.for_customer(customer, usable=readiness.ready)
     subscriptions = subscriptions_with_owners(customer)
+    pc = partner_center_state(customer)
     return {
         **customer_summary(customer),
         "readiness": {
@@ -53,6 +54,18 @@ def customer_detail(customer: Customer) -> dict:
             }
             for state in states
         ],
+        # Where the self-serve policy stands in Partner Center (issue 11), as the Account page says it.
+        "partnerCenter": {
+            "state": pc.state or None,
+            "at": json_time(pc.at) if pc.at else None,
+            "reason": pc.reason or None,
+            "errorCode": pc.error_code or None,
+            "requestId": pc.error_request_id or None,
+            "needsReconnecting": pc.blocked,
+            "drift": None if pc.drift is None else {
+                "permissions": list(pc.drift),
+                "foundAt": json_time(pc.drift_found_at) if pc.drift_found_at else None},
+        },
         "subscriptions": [
             {
                 "id": str(subscription.subscription_id),

@@ -126,7 +126,7 @@ def _schemas(partner: str) -> dict:
             },
         },
         "CustomerDetail": {"allOf": [_ref("Customer"), {
-            "type": "object", "required": ["readiness", "permissions", "subscriptions"],
+            "type": "object", "required": ["readiness", "permissions", "partnerCenter", "subscriptions"],
             "properties": {
                 "readiness": {"type": "object",
                               "required": ["ready", "hasAzureSubscription", "hasOwner", "missingSteps"],
@@ -141,6 +141,24 @@ def _schemas(partner: str) -> dict:
                                        "Allowed, and the customer can buy now (it is ready).")},
                                    "lastChangedBy": {"type": ["string", "null"]},
                                    "lastChangedAt": {"type": ["string", "null"], "format": "date-time"}}}},
+                "partnerCenter": {
+                    "type": "object", "required": ["state", "at", "needsReconnecting", "drift"],
+                    "description": _("Where the customer's self-serve policy stands in Partner Center."),
+                    "properties": {
+                        "state": {"enum": ["applied", "waiting", "not_applied", None], "description": _(
+                            "applied: applied in Partner Center at 'at'; waiting: waiting to apply since "
+                            "'at'; not_applied: Microsoft's reason, error code and request id; null: "
+                            "nothing was sent yet.")},
+                        "at": {"type": ["string", "null"], "format": "date-time"},
+                        "reason": {"type": ["string", "null"]},
+                        "errorCode": {"type": ["string", "null"]},
+                        "requestId": {"type": ["string", "null"]},
+                        "needsReconnecting": {"type": "boolean"},
+                        "drift": {"type": ["object", "null"], "description": _(
+                            "Partner Center's own setting, when someone changed it there directly."),
+                                  "properties": {
+                                      "permissions": {"type": "array", "items": {"type": "string"}},
+                                      "foundAt": {"type": ["string", "null"], "format": "date-time"}}}}},
                 "subscriptions": {"type": "array", "items": {
                     "type": "object", "required": ["id", "offer", "status", "isAzure", "owners"],
                     "properties": {"id": UUID, "offerName": {"type": "string"}, "offer": {"type": "string"},
@@ -209,7 +227,8 @@ def document(request: HttpRequest | None = None) -> dict:
     etag = {"ETag": {"description": _("The policy's etag, for If-Match"), "schema": {"type": "string"},
                      "required": True}}
     seek = _param(CONTINUATION, "header", _("The continuationToken of the previous page."))
-    policy_tag, audit_tag, customers_tag = _("Self-serve policies"), _("Audit records"), _("Customers")
+    policy_tag = _("Self-serve policies (customer purchase permissions)")
+    audit_tag, customers_tag = _("Audit records"), _("Customers")
     paths = {
         "/v1/SelfServePolicy": {
             "get": _operation(

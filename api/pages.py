@@ -17,20 +17,23 @@ from .models import ApiToken
 from .openapi import document, reference_operations
 from .services import issue_token, revoke_token
 
+SHOWN_ONCE_IN_SESSION = "api_new_token"
+
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    """Every role manages its own tokens; a new token's secret is shown on this response only."""
+    """Every role manages its own tokens. A new token's secret is shown once, on the page the creation
+    redirects to (post-redirect-get: reloading never creates a second token or shows it again)."""
     form = ApiTokenForm(posted(request))
-    new_token = None
     if request.method == "POST" and form.is_valid():
-        _token, new_token = issue_token(actor=request.user, owner=request.user,
-                                        name=form.cleaned_data["name"], expires_at=form.expires_at(),
-                                        origin=Origin.from_request(request))
-        form = ApiTokenForm()
+        _token, secret = issue_token(actor=request.user, owner=request.user,
+                                     name=form.cleaned_data["name"], expires_at=form.expires_at(),
+                                     origin=Origin.from_request(request))
+        request.session[SHOWN_ONCE_IN_SESSION] = secret
+        return redirect("api:tokens")
     return render(request, "api/tokens.html", {
-        "form": form, "new_token": new_token, "nav": "api",
+        "form": form, "new_token": request.session.pop(SHOWN_ONCE_IN_SESSION, None), "nav": "api",
         "tokens": ApiToken.objects.filter(owner=request.user),
     }, status=400 if form.errors else 200)
 

@@ -17,6 +17,8 @@ production settings and DEBUG off:
 - the export of every entry: rows per second and the exporting process's peak memory (a fresh process,
   VmHWM), beside the same process's memory before the export began;
 - the cost of writing one entry through record() in its own transaction, hash chain included;
+- a customer's History page (first page and one deep down) and the Access review (first page, filtered, the
+  last page), over the 2,000 customers, added as rows with Azure plans, Owners and permissions;
 - verify_activity_log's time over the whole chain.
 """
 
@@ -272,6 +274,97 @@ def page_figures(client, label: str, params: dict) -> None:
           f"  ({shown:>2} rows; PostgreSQL {db_ms:6.2f} ms via {used})", flush=True)
 
 
+def add_customers() -> None:
+    """The 2,000 customers the entries name, as rows: half with an active Azure plan, a third of those with
+    an Owner, and 40% with a purchase permission allowed (so about 800 on the Access review)."""
+    from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
+    from permissions.models import PurchasePermission, Resource
+    from portal.models import Agent
+
+    if Customer.objects.exists():
+        return
+    rng = random.Random(4)  # noqa: S311 - the generator load() starts from, so the same tenant ids
+    granter, _created = Agent.objects.get_or_create(email="admin@partner.example",
+                                                    defaults={"role": Agent.Role.ADMIN_AGENT})
+    made = Customer.objects.bulk_create([
+        Customer(company_name=name, domain=f"c{n:04d}.onmicrosoft.com", tenant_id=uuid.UUID(tenant))
+        for n, (name, tenant) in enumerate(customers(rng))])
+    plans = Subscription.objects.bulk_create([
+        Subscription(customer=customer, offer=Subscription.Offer.AZURE_PLAN, friendly_name="Azure plan")
+        for customer in made[::2]])
+    users = CustomerUser.objects.bulk_create([
+        CustomerUser(customer=plan.customer, user_principal_name=f"owner@{plan.customer.domain}",
+                     display_name="Owner") for plan in plans[::3]])
+    RoleAssignment.objects.bulk_create([
+        RoleAssignment(subscription=plan, customer_user=user, role=RoleAssignment.Role.OWNER)
+        for plan, user in zip(plans[::3], users, strict=True)])
+    PurchasePermission.objects.bulk_create([
+        PurchasePermission(customer=customer, resource=rng.choice(Resource.values), granted_by=granter)
+        for customer in made if rng.random() < 0.4])
+
+
+def customer_page_figures(client, label: str, url: str, params: dict | None = None, *, rows: bytes) -> bytes:
+    """p50/p95 of a customer page's whole request; returns its last body."""
+    timings, cpu = [], []
+    for run in range(RUNS + 3):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.get(url, params or {})
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (label, response.status_code)
+        if run >= 3:
+            timings.append(elapsed)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+    # The CPU time of Django's own process stays meaningful on a shared machine whose host steals time.
+    print(f"  {label:<44} p50 {statistics.median(timings):6.1f} ms  p95 {p95(timings):6.1f} ms"
+          f"  (Django CPU p50 {statistics.median(cpu):5.1f} ms, p95 {p95(cpu):5.1f} ms;"
+          f" {response.content.count(rows):>2} rows)", flush=True)
+    return response.content
+
+
+def older_link(body: bytes) -> str | None:
+    import html
+    import re
+
+    found = re.search(rb'<a href="(\?[^"]*before=[^"]*)">', body)
+    return html.unescape(found.group(1).decode()) if found else None
+
+
+def measure_customer_pages() -> None:
+    from django.db.models import Count
+
+    from activitylog.models import ActivityLogEntry
+    from customers.models import Customer
+
+    add_customers()
+    client, _operator = signed_in_client()
+    busiest = (ActivityLogEntry.objects.exclude(customer_tenant_id=None).values("customer_tenant_id")
+               .annotate(n=Count("id")).order_by("-n").first())
+    customer = Customer.objects.get(tenant_id=busiest["customer_tenant_id"])
+    print(f"\nA customer's History ({busiest['n']:,} entries for {customer.company_name}), whole request:")
+    url = f"/customers/{customer.tenant_id}/history/"
+    entry_row = b'<tbody class="log-entry'
+    body = customer_page_figures(client, "first page", url, rows=entry_row)
+    depth, link, deepest = 1, older_link(body), None
+    while link and depth < 6:  # as deep as the Older links go, up to the sixth page
+        deepest, depth = link, depth + 1
+        link = older_link(client.get(url + link).content)
+    if deepest:
+        customer_page_figures(client, f"page {depth}, by keyset", url + deepest, rows=entry_row)
+
+    reviewed = Customer.objects.filter(purchase_permissions__isnull=False).distinct().count()
+    print(f"\nAccess review ({reviewed:,} customers with a permission allowed), whole request:")
+    review_row = b'name="selected"'
+    customer_page_figures(client, "first page", "/access-review/", rows=review_row)
+    customer_page_figures(client, "not ready, not reviewed since today", "/access-review/",
+                          {"readiness": "not_ready", "not_reviewed_since": dt.date.today().isoformat()},
+                          rows=review_row)
+    customer_page_figures(client, "the last page", "/access-review/", {"page": "last"}, rows=review_row)
+    started = time.perf_counter()
+    export = client.get("/access-review/export.csv")
+    lines = sum(piece.count(b"\n") for piece in export.streaming_content) - 1
+    print(f"  export: {lines:,} rows in {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+
+
 def measure(entries: int) -> None:
     from django.db import transaction
 
@@ -322,6 +415,8 @@ def measure(entries: int) -> None:
             print(f"  {label}: fewer than 50,000 entries")
             continue
         page_figures(client, label, {**params, "before": f"{deep[0].isoformat()}_{deep[1]}"})
+
+    measure_customer_pages()
 
     print("\nExport of every entry (a fresh process, through Django's test client):")
     probe = subprocess.run([sys.executable, __file__, "--export-probe", json.dumps(two_years)],  # noqa: S603
@@ -384,6 +479,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true",
                         help="print EXPLAIN (ANALYZE, BUFFERS) for each page")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    parser.add_argument("--database", help="the scratch database's name (default bench_log_<entries>)")
     parser.add_argument("--export-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -394,7 +490,7 @@ def main() -> None:
 
     import psycopg
 
-    name = f"bench_log_{args.entries}"
+    name = args.database or f"bench_log_{args.entries}"
     url = f"{args.server.rstrip('/')}/{name}"
     with psycopg.connect(f"{args.server.rstrip('/')}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")

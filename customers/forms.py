@@ -3,7 +3,7 @@ from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, CustomerUser, RoleAssignment, Subscription
-from .services import CUSTOMER_DETAILS
+from .services import CUSTOMER_DETAILS, validate_domain
 
 
 class CustomerSearchForm(forms.Form):
@@ -19,7 +19,9 @@ class CustomerForm(forms.ModelForm):
         fields = ("company_name", "domain", *CUSTOMER_DETAILS)
 
     def clean_domain(self) -> str:
-        return self.cleaned_data["domain"].strip().lower()
+        domain = self.cleaned_data["domain"].strip().lower()
+        validate_domain(domain)
+        return domain
 
 
 class AzurePlanForm(forms.Form):
@@ -32,7 +34,13 @@ class AzurePlanForm(forms.Form):
                                     initial=_("Azure plan"))
 
 
-class SubscriptionStatusForm(forms.Form):
+class ConfirmForm(forms.Form):
+    """Set by the confirmation step's button; a POST without it only shows that step."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class SubscriptionStatusForm(ConfirmForm):
     status = forms.ChoiceField(
         choices=[(Subscription.Status.ACTIVE, _("Reactivate")),
                  (Subscription.Status.SUSPENDED, _("Suspend"))]

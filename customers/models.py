@@ -5,19 +5,26 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.text import Folded, natural
+
 
 class CustomerQuerySet(models.QuerySet):
     def search(self, query: str) -> "CustomerQuerySet":
-        """Company name or domain (substring, any case), or the exact tenant id."""
+        """Company name or domain (substring, ignoring case and accents), or the exact tenant id."""
         query = query.strip()
         if not query:
             return self
         try:
             return self.filter(tenant_id=uuid.UUID(query))
         except ValueError:
-            return self.filter(
-                models.Q(company_name__icontains=query) | models.Q(domain__icontains=query)
+            wanted = Folded(models.Value(query))
+            return self.alias(folded_name=Folded("company_name"), folded_domain=Folded("domain")).filter(
+                models.Q(folded_name__contains=wanted) | models.Q(folded_domain__contains=wanted)
             )
+
+    def by_name(self) -> "CustomerQuerySet":
+        """In the order a reader expects: "Café" beside "CV Maju", whatever the case or accents."""
+        return self.order_by(natural("company_name"), "id")
 
 
 class Customer(models.Model):

@@ -6,8 +6,9 @@ from .models import Customer, CustomerQuerySet, RoleAssignment, SubscriptionQuer
 
 
 def customers_found(query: str) -> CustomerQuerySet:
-    """Customers by company name or domain (substring, any case), or by exact tenant id; all when empty."""
-    return Customer.objects.search(query)
+    """Customers by company name or domain (substring, ignoring case and accents), or by exact tenant id;
+    all when empty; in the order a reader expects."""
+    return Customer.objects.search(query).by_name()
 
 
 def subscriptions_with_roles(customer: Customer) -> SubscriptionQuerySet:

@@ -1,6 +1,7 @@
 """Writes about customers: each checks the role, locks, acts and logs in one transaction."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import DomainNameValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,19 @@ from .policies import MANAGE_CUSTOMERS_REFUSED, can_manage_customers
 def _require_admin(actor: Agent) -> None:
     if not can_manage_customers(actor):
         raise PermissionDenied(MANAGE_CUSTOMERS_REFUSED)
+
+
+# A tenant's domain as Microsoft gives it: ASCII labels (an internationalised name in its xn-- form).
+_DOMAIN = DomainNameValidator(accept_idna=False, message=_(
+    "Enter a domain name such as contoso.onmicrosoft.com: letters, digits and hyphens, in labels "
+    "separated by dots."), code="invalid_domain")
+
+
+def validate_domain(domain: str) -> None:
+    """A customer's domain must be a domain name, at least two labels."""
+    _DOMAIN(domain)
+    if "." not in domain:
+        raise ValidationError(_DOMAIN.message, code="invalid_domain")
 
 
 def lock_customer(customer: Customer) -> Customer:
@@ -58,6 +72,7 @@ def add_customer(
     with audited(actor=actor, origin=origin, action=Action.ADD_CUSTOMER,
                  resource_type=ResourceType.CUSTOMER, new_value=new_value) as audit:
         _require_admin(actor)
+        validate_domain(domain)
         # Only the customer's own insert can mean a taken domain; a failing log write must
         # not be reported as one.
         try:
@@ -100,7 +115,8 @@ def set_subscription_status(
     status = Subscription.Status(status)
     with audited(actor=actor, origin=origin, customer=subscription.customer,
                  action=Action.UPDATE_SUBSCRIPTION, resource_type=ResourceType.SUBSCRIPTION,
-                 resource_id=str(subscription.subscription_id), new_value={"status": status}) as audit:
+                 resource_id=str(subscription.subscription_id),
+                 new_value={"status": status, "friendly_name": subscription.friendly_name}) as audit:
         _require_admin(actor)
         locked = lock_customer(subscription.customer)
         current = Subscription.objects.get(pk=subscription.pk)
@@ -111,7 +127,8 @@ def set_subscription_status(
         old = current.status
         current.status = status
         current.save(update_fields=["status"])
-        audit.succeeded(customer=locked, old_value={"status": old})
+        audit.succeeded(customer=locked, old_value={"status": old, "friendly_name": current.friendly_name},
+                        new_value={"status": status, "friendly_name": current.friendly_name})
     subscription.status = status
     return True
 
@@ -139,11 +156,21 @@ def add_customer_user(
         return user
 
 
+def _assignment_id(assignment: RoleAssignment) -> str:
+    """The log's resource id of an assignment: what it is, the same for a refused grant (which has no
+    row) as for a granted or removed one, never the portal's internal number."""
+    return (f"{assignment.subscription.subscription_id}/{assignment.customer_user.user_principal_name}"
+            f"/{assignment.role}")
+
+
 def _assignment_value(assignment: RoleAssignment) -> dict:
+    """The assignment by its ids and, so that the log can name it in words for ever, by its names."""
     return {
         "role": assignment.role,
         "user_principal_name": assignment.customer_user.user_principal_name,
+        "display_name": assignment.customer_user.display_name,
         "subscription_id": str(assignment.subscription.subscription_id),
+        "friendly_name": assignment.subscription.friendly_name,
     }
 
 
@@ -156,7 +183,7 @@ def grant_role(
     proposed = RoleAssignment(subscription=subscription, customer_user=customer_user, role=role)
     with audited(actor=actor, origin=origin, customer=subscription.customer,
                  action=Action.CREATE_ROLE_ASSIGNMENT, resource_type=ResourceType.ROLE_ASSIGNMENT,
-                 new_value=_assignment_value(proposed)) as audit:
+                 resource_id=_assignment_id(proposed), new_value=_assignment_value(proposed)) as audit:
         _require_admin(actor)
         locked = lock_customer(subscription.customer)
         subscription = Subscription.objects.get(pk=subscription.pk)
@@ -181,7 +208,7 @@ def grant_role(
         assignment = RoleAssignment.objects.create(
             subscription=subscription, customer_user=customer_user, role=role
         )
-        audit.succeeded(customer=locked, resource_id=str(assignment.pk),
+        audit.succeeded(customer=locked, resource_id=_assignment_id(assignment),
                         new_value=_assignment_value(assignment))
         return assignment
 
@@ -190,7 +217,7 @@ def remove_role(*, actor: Agent, assignment: RoleAssignment, origin: Origin) -> 
     """Remove a role assignment. Returns whether anything changed (it may be gone already)."""
     customer = assignment.subscription.customer
     with audited(actor=actor, origin=origin, customer=customer, action=Action.DELETE_ROLE_ASSIGNMENT,
-                 resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=str(assignment.pk),
+                 resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=_assignment_id(assignment),
                  old_value=_assignment_value(assignment)) as audit:
         _require_admin(actor)
         locked = lock_customer(customer)

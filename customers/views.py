@@ -2,27 +2,26 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from activitylog.models import Action, ResourceType
+from activitylog.models import Action, ActivityLogEntry, ResourceType
 from activitylog.services import Origin
+from activitylog.views import INVALID_PAGE_LINK, keyset_page
 
 from . import selectors, services
 from .forms import (
     AzurePlanForm,
     CustomerForm,
-    CustomerSearchForm,
     CustomerUserForm,
     RoleAssignmentForm,
-    SubscriptionStatusForm,
 )
-from .models import Customer, RoleAssignment
+from .models import Customer
 from .policies import (
+    MANAGE_CUSTOMERS_REFUSED,
     PARTNER_CENTER_CUSTOMERS_URL,
     azure_access_control_url,
     can_manage_customers,
@@ -53,23 +52,12 @@ def require_manager(request: HttpRequest, action: Action, resource_type: Resourc
         if request.method == "POST":
             services.refuse_unless_manager(actor=request.user, origin=Origin.from_request(request),
                                            customer=customer, action=action, resource_type=resource_type)
-        raise PermissionDenied
+        raise PermissionDenied(MANAGE_CUSTOMERS_REFUSED)
 
 
 def add_errors(form, exc: ValidationError) -> None:
     for message in exc.messages:
         form.add_error(None, message)
-
-
-@require_GET
-def customer_list(request: HttpRequest) -> HttpResponse:
-    form = CustomerSearchForm(request.GET)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    page = Paginator(selectors.customers_found(query), CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "customers/list.html", {
-        "form": form, "query": query, "page": page,
-        "can_manage": can_manage_customers(request.user),
-    })
 
 
 @require_http_methods(["GET", "POST"])
@@ -152,36 +140,12 @@ def subscription_buy(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
             return redirect("customers:subscriptions", customer.tenant_id)
     require_manager(request, Action.CREATE_ORDER, ResourceType.SUBSCRIPTION, customer)
     return _form_page(
-        request, customer, form, title=_("Buy an Azure subscription"), submit=_("Place order"),
+        request, customer, form, title=_("Buy an Azure plan"), submit=_("Buy Azure plan"),
         section="subscriptions",
         cancel=reverse("customers:subscriptions", args=[customer.tenant_id]),
         intro=_("The subscription is usage-based: the customer's Azure consumption is billed "
                 "to you each month."),
     )
-
-
-@require_POST
-def subscription_status(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> HttpResponse:
-    customer = get_customer(tenant_id)
-    subscription = get_object_or_404(customer.subscriptions, subscription_id=subscription_id)
-    form = SubscriptionStatusForm(request.POST)
-    if not form.is_valid():
-        require_manager(request, Action.UPDATE_SUBSCRIPTION, ResourceType.SUBSCRIPTION, customer)
-        messages.error(request, _("Choose whether to suspend or reactivate the subscription."))
-    else:
-        try:
-            changed = services.set_subscription_status(
-                actor=request.user, subscription=subscription,
-                status=form.cleaned_data["status"], origin=Origin.from_request(request),
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            if changed:
-                messages.success(request, _("%(name)s is now %(status)s.") % {
-                    "name": subscription.friendly_name,
-                    "status": subscription.get_status_display().lower()})
-    return redirect("customers:subscriptions", customer.tenant_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -221,24 +185,6 @@ def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> 
     )
 
 
-@require_POST
-def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> HttpResponse:
-    customer = get_customer(tenant_id)
-    assignment = get_object_or_404(
-        RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
-        pk=assignment_id, subscription__customer=customer,
-        # One brought in from Azure is removed in Azure (the next sync removes it here).
-        azure_subscription__isnull=True,
-    )
-    if services.remove_role(actor=request.user, assignment=assignment,
-                            origin=Origin.from_request(request)):
-        messages.success(request, _("%(user)s no longer has the %(role)s role on %(subscription)s.")
-                         % {"user": assignment.customer_user.display_name,
-                            "role": assignment.get_role_display(),
-                            "subscription": assignment.subscription.friendly_name})
-    return redirect("customers:subscriptions", customer.tenant_id)
-
-
 @require_http_methods(["GET", "POST"])
 def user_add(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     customer = get_customer(tenant_id)
@@ -258,3 +204,14 @@ def user_add(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     return _form_page(request, customer, form, title=_("Add a user"), submit=_("Add user"),
                       section="users",
                       cancel=reverse("customers:users", args=[customer.tenant_id]))
+
+
+@require_GET
+def history(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    """One customer's entries, newest first, for every role: the Activity log's rows for that customer."""
+    customer = get_customer(tenant_id)
+    page = keyset_page(ActivityLogEntry.objects.filter(customer_tenant_id=customer.tenant_id), request.GET)
+    return render(request, "activitylog/customer_history.html", {
+        "customer": customer, "section": "history", **page.context(),
+        "invalid_link": INVALID_PAGE_LINK if page.invalid_link else "",
+    }, status=400 if page.invalid_link else 200)

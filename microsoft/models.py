@@ -90,23 +90,3 @@ class SyncError(models.Model):
     def __str__(self) -> str:
         return self.message[:80]
 
-
-class PartnerCenterPolicy(models.Model):
-    """A customer's SelfServePolicy as Partner Center last said (a push's answer or a sync's read)."""
-
-    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE,
-                                    related_name="partner_center_policy", verbose_name=_("customer"))
-    # Resources in Partner Center's codes (AzureReservedInstances, AzureSavingsPlan); [] = no policy.
-    permissions = models.JSONField(_("permissions in Partner Center"), default=list)
-    etag = models.CharField(max_length=200, blank=True)
-    read_at = models.DateTimeField(_("read"))
-    # Drift: Partner Center differs from the portal with nothing of ours pending (someone used Partner
-    # Center directly). Kept until an Admin agent applies the portal's setting or accepts Partner Center's.
-    drift_found_at = models.DateTimeField(_("difference found"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("self-serve policy in Partner Center")
-        verbose_name_plural = _("self-serve policies in Partner Center")
-
-    def __str__(self) -> str:
-        return f"{self.customer_id}: {', '.join(self.permissions) or '-'}"

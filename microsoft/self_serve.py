@@ -16,7 +16,7 @@ from activitylog.models import Action, ResourceType, Source, Status
 from activitylog.services import Origin, record
 from outbox.models import OutboxChange
 from outbox.worker import Applied, Blocked, Refused, Retry, register_handler, remember
-from permissions.models import SELF_SERVE_POLICY_CHANGE, Resource, policy_permissions
+from permissions.models import SELF_SERVE_POLICY_CHANGE, PartnerCenterPolicy, Resource, policy_permissions
 
 from .client import (
     CredentialsRefused,
@@ -29,7 +29,6 @@ from .client import (
     new_session,
 )
 from .credentials import mark_needs_reconnecting
-from .models import PartnerCenterPolicy
 from .tokens import Tokens
 
 OPERATIONS = {
@@ -158,7 +157,7 @@ def settled(change: OutboxChange) -> None:
     if applied:
         PartnerCenterPolicy.objects.update_or_create(customer=customer, defaults={
             "permissions": change.result.get("permissions", want), "etag": change.result.get("etag", ""),
-            "read_at": timezone.now()})
+            "read_at": timezone.now(), "drift_found_at": None})
     operation = (change.result.get("operation") if applied else change.progress.get("operation")) or ""
     if applied and operation == "none":
         return  # Partner Center already held the desired state: nothing was written there

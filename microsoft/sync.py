@@ -24,7 +24,14 @@ from django.utils import timezone
 from activitylog.models import Action, ActivityLogEntry, ResourceType, Source
 from activitylog.services import Origin, entry
 from customers.models import AzureSubscription, Customer, RoleAssignment, Subscription
-from permissions.models import PurchasePermission, Resource
+from outbox.models import OutboxChange
+from permissions.models import (
+    SELF_SERVE_POLICY_CHANGE,
+    PartnerCenterPolicy,
+    PurchasePermission,
+    Resource,
+    policy_permissions,
+)
 
 from .client import (
     CredentialsRefused,
@@ -213,10 +220,11 @@ def _subscription_key(subscription_id, offer, offer_id, offer_name, friendly_nam
 
 
 class Held:
-    """The mirror rows of a batch of customers, read in four queries, to tell which ones changed."""
+    """The mirror rows of a batch of customers, read in five queries, to tell which ones changed."""
 
     def __init__(self):
         self.customers, self.subscriptions, self.azure, self.assignments = {}, {}, {}, {}
+        self.policies = {}  # tenant -> Partner Center's permissions as last read (PartnerCenterPolicy)
 
     @classmethod
     def load(cls, tenant_ids: list[uuid.UUID]) -> "Held":
@@ -229,6 +237,9 @@ class Held:
                                                       "relationship", "synced_at"):
             by_pk[pk] = tenant
             held.customers[tenant] = (name, domain, relationship, synced_at is not None)
+        for customer_id, permissions in PartnerCenterPolicy.objects.filter(
+                customer_id__in=by_pk).values_list("customer_id", "permissions"):
+            held.policies[by_pk[customer_id]] = permissions
         for row in Subscription.objects.filter(customer_id__in=by_pk).values_list(
                 "customer_id", "subscription_id", "offer", "offer_id", "offer_name", "friendly_name",
                 "quantity", "status"):
@@ -251,6 +262,9 @@ class Held:
         profile = (snapshot.company_name, snapshot.domain, snapshot.relationship, True)
         if self.customers.get(tenant) != profile:  # new, changed, or typed in here and never synced
             return False
+        if snapshot.self_serve is not None and resources_in_order(snapshot.self_serve) != \
+                self.policies.get(tenant):
+            return False  # Partner Center's policy changed since the portal last read it: drift?
         subscriptions = self.subscriptions.get(tenant, set())
         azure_held = self.azure.get(tenant, set())
         assignments_held = self.assignments.get(tenant, set())
@@ -350,6 +364,9 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
         writes += _apply_subscriptions(customer, snapshot, writer)
         if snapshot.self_serve is not None and first_connection:
             writes += _adopt_self_serve(customer, snapshot.self_serve, writer)
+            _known_policy(customer, snapshot.self_serve, now=now, drift=None)
+        elif snapshot.self_serve is not None:
+            writes += _check_drift(customer, snapshot.self_serve, writer, now=now)
         writer.finish(writes)
     return customer
 
@@ -488,6 +505,44 @@ def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer)
     return writes
 
 
+def _known_policy(customer: Customer, resources, *, now, drift):
+    return PartnerCenterPolicy.objects.update_or_create(customer=customer, defaults={
+        "permissions": resources_in_order(resources), "read_at": now, "drift_found_at": drift})[0]
+
+
+def resources_in_order(resources) -> list[str]:
+    found = set(resources)
+    return [r for r in Resource.values if r in found] + sorted(found - set(Resource.values))
+
+
+def _check_drift(customer: Customer, resources: list[str], writer: _Writer, *, now) -> int:
+    """Each sync reads every customer's policy (issue 11). A difference with nothing of ours pending is
+    drift: someone used Partner Center directly. It is logged once (with both states), shown, and left
+    alone until an Admin agent chooses; with a change of ours pending, the worker's push decides."""
+    in_partner_center = resources_in_order(resources)
+    portal = resources_in_order(PurchasePermission.objects.filter(customer=customer)
+                                .values_list("resource", flat=True))
+    known = PartnerCenterPolicy.objects.filter(customer=customer).first()
+    pending = OutboxChange.objects.filter(kind=SELF_SERVE_POLICY_CHANGE, customer=customer,
+                                          state=OutboxChange.State.WAITING).exists()
+    if pending or in_partner_center == portal:
+        _known_policy(customer, in_partner_center, now=now, drift=None)
+        return 0
+    already = (known is not None and known.drift_found_at is not None
+               and known.permissions == in_partner_center)
+    _known_policy(customer, in_partner_center, now=now, drift=known.drift_found_at if already else now)
+    if already:
+        return 1
+    writer.entries.append(entry(
+        action=Action.SELF_SERVE_POLICY_DRIFT, actor=None, origin=writer.origin, customer=customer,
+        resource_type=ResourceType.SELF_SERVE_POLICY,
+        resource_id=f"{settings.PARTNER_TENANT_ID}_{customer.tenant_id}",
+        old_value={"portal": policy_permissions(portal)},
+        new_value={"partnerCenter": policy_permissions(in_partner_center)},
+        performer=PARTNER_CENTER_PERFORMER))
+    return 1
+
+
 # --- the lock ---------------------------------------------------------------------------------------
 
 class SyncRunning(Exception):
@@ -614,7 +669,6 @@ def run_sync(*, customer: str | None = None, client: MicrosoftClient | None = No
 
 
 def _run(client, run, counts, origin, lock, only) -> str:
-    synced = set(Customer.objects.filter(synced_at__isnull=False).values_list("tenant_id", flat=True))
     adopt = bool(client.tokens._refresh_token)
     items = [client.customer(only)] if only else client.customers()
     parallelism = max(1, settings.MICROSOFT_SYNC_PARALLELISM)
@@ -657,13 +711,10 @@ def _run(client, run, counts, origin, lock, only) -> str:
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="microsoft-sync") as pool:
         try:
             for item in items:
-                tenant = (item.get("companyProfile") or {}).get("tenantId") or item.get("id")
-                try:
-                    known = uuid.UUID(str(tenant)) in synced
-                except ValueError:
-                    known = True
+                # Every customer's policy, every sync (issue 11): adopted on first connection, then
+                # compared for drift.
                 pending.append((item, pool.submit(fetch_customer, client, item,
-                                                  read_self_serve=adopt and not known)))
+                                                  read_self_serve=adopt)))
                 if len(pending) >= batch_size:
                     settle([pending.popleft() for _ in range(BATCH)])
             while pending:

@@ -25,6 +25,7 @@ def sync_microsoft(customer: str | None = None, scheduled: bool = False) -> dict
     finally:
         if scheduled:
             schedule(delay=timedelta(minutes=settings.MICROSOFT_SYNC_MINUTES))
+        _wake_if_waiting()
 
 
 def _pending_scheduled():
@@ -83,3 +84,12 @@ def listen_to_the_outbox() -> None:
     from outbox.services import on_enqueue
 
     on_enqueue(wake_outbox)
+
+
+def _wake_if_waiting() -> None:
+    """After each sync: changes left waiting (a worker that died, a restart) get a run of their own."""
+    from outbox.worker import next_due
+
+    upcoming = next_due()
+    if upcoming is not None:
+        wake_outbox(at=max(upcoming, timezone.now()))

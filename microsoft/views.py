@@ -7,9 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
+from outbox.models import OutboxChange
+from permissions.models import SELF_SERVE_POLICY_CHANGE, PartnerCenterPolicy
 
 from . import tasks
 from .models import Connection, SyncError, SyncRun
@@ -38,7 +41,24 @@ def connection(request: HttpRequest) -> HttpResponse:
         "errors": SyncError.objects.select_related("run")[:RECENT_ERRORS],
         "can_sync": can_sync_now(request.user),
         "sync_pending": _sync_pending(),
+        **_outbox_context(),
     })
+
+
+RECENT_CHANGES = 50
+KIND_LABELS = {SELF_SERVE_POLICY_CHANGE: _lazy("Self-serve policy")}
+
+
+def _outbox_context() -> dict:
+    """Issue 11: what the portal decided and Microsoft has not applied (yet), and drift."""
+    changes = list(OutboxChange.objects.filter(
+        state__in=[OutboxChange.State.WAITING, OutboxChange.State.NOT_APPLIED]).select_related(
+        "customer").order_by("-id")[:RECENT_CHANGES])
+    for change in changes:
+        change.kind_label = KIND_LABELS.get(change.kind, change.kind)
+    drifted = PartnerCenterPolicy.objects.filter(drift_found_at__isnull=False).select_related("customer")
+    return {"outbox_changes": changes, "drifted": list(drifted[:RECENT_CHANGES]),
+            "outbox_waiting": any(change.state == OutboxChange.State.WAITING for change in changes)}
 
 
 def _sync_pending() -> bool:

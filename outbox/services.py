@@ -51,3 +51,14 @@ def on_enqueue(fn) -> None:
 def _wake_worker() -> None:
     for fn in _wakers:
         fn()
+
+
+def retry(change: OutboxChange) -> None:
+    """Put a change that was not applied back in the queue, with its own MS-RequestId (Microsoft never
+    applied it), its attempts counted afresh. In the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("retry() belongs inside the service's transaction.")
+    OutboxChange.objects.filter(pk=change.pk).update(
+        state=OutboxChange.State.WAITING, attempts=0, available_at=timezone.now(), leased_by="",
+        leased_until=None, blocked=False)
+    transaction.on_commit(_wake_worker)

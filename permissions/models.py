@@ -46,3 +46,45 @@ class PurchasePermission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.get_resource_display()}"
+
+
+class PartnerCenterPolicy(models.Model):
+    """A customer's SelfServePolicy as Partner Center last said (a push's answer or a sync's read)."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE,
+                                    related_name="partner_center_policy", verbose_name=_("customer"))
+    # Resources in Partner Center's codes (AzureReservedInstances, AzureSavingsPlan); [] = no policy.
+    permissions = models.JSONField(_("permissions in Partner Center"), default=list)
+    etag = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(_("read"))
+    # Drift: Partner Center differs from the portal with nothing of ours pending (someone used Partner
+    # Center directly). Kept until an Admin agent applies the portal's setting or accepts Partner Center's.
+    drift_found_at = models.DateTimeField(_("difference found"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-serve policy in Partner Center")
+        verbose_name_plural = _("self-serve policies in Partner Center")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {', '.join(self.permissions) or '-'}"
+
+
+class AccessReview(models.Model):
+    """When an Operator or Admin agent last signed off a customer's allowed purchase permissions."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.PROTECT, related_name="access_review"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at (UTC)"))
+
+    class Meta:
+        verbose_name = _("access review")
+        verbose_name_plural = _("access reviews")
+        indexes = [models.Index(fields=["reviewed_at"], name="access_review_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.reviewed_at:%Y-%m-%d %H:%M} ({self.reviewed_by})"

@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connections
+from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -29,14 +31,20 @@ from .models import PurchasePermission, Resource
 from .policies import Readiness
 
 
-def _owners(q: Callable[[str], str]) -> tuple[str, list]:
-    """The Owner assignments that make a customer ready, for the customer row aliased c: the customer's
-    own User or Group (never the partner's ForeignGroup or a service principal) holding Owner on an
-    active Azure subscription (or, typed in here, on the subscription itself) of an active Azure plan or
-    Azure Global subscription."""
+def _usable(customer_id: str, status: str = Subscription.Status.ACTIVE) -> tuple[str, list]:
+    """An Azure plan or Azure Global subscription of the customer whose id is customer_id (an SQL column
+    reference), in that status, as the subscription row aliased s."""
+    return (f"s.customer_id = {customer_id} AND s.offer IN (%s, %s) AND s.status = %s",
+            [*Subscription.AZURE_OFFERS, status])
+
+
+def _owners(customer_id: str) -> tuple[str, list]:
+    """The Owner assignments that make a customer ready: the customer's own User or Group (never the
+    partner's ForeignGroup or a service principal) holding Owner on an active Azure subscription (or,
+    typed in here, on the subscription itself) of an active Azure plan or Azure Global subscription."""
     subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
     azure, user = AzureSubscription._meta.db_table, CustomerUser._meta.db_table
-    usable, usable_params = _usable()
+    usable, usable_params = _usable(customer_id)
     clause = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
               f" LEFT JOIN {azure} a ON a.id = r.azure_subscription_id"
               f" LEFT JOIN {user} u ON u.id = r.customer_user_id"
@@ -45,31 +53,57 @@ def _owners(q: Callable[[str], str]) -> tuple[str, list]:
     return clause, [*usable_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS, ACTIVE]
 
 
-def _usable() -> tuple[str, list]:
-    return ("s.customer_id = c.id AND s.offer IN (%s, %s) AND s.status = %s",
-            [*Subscription.AZURE_OFFERS, Subscription.Status.ACTIVE])
+def _owners_on_suspended(customer_id: str) -> tuple[str, list]:
+    """For the advice only: the customer's own User or Group holding Owner on a suspended Azure plan (on
+    one of its Azure subscriptions, whatever their state, or typed in on the plan itself): reactivating
+    the plan restores them."""
+    subscription, assignment = Subscription._meta.db_table, RoleAssignment._meta.db_table
+    suspended, suspended_params = _usable(customer_id, Subscription.Status.SUSPENDED)
+    clause = (f"FROM {assignment} r JOIN {subscription} s ON s.id = r.subscription_id"
+              f" WHERE {suspended} AND r.role = %s AND r.principal_type IN (%s, %s)")
+    return clause, [*suspended_params, RoleAssignment.Role.OWNER, *RoleAssignment.CUSTOMER_PRINCIPALS]
+
+
+def _readiness_tests(customer_id: str) -> tuple[list[str], list[list]]:
+    """The readiness rule (has_azure_subscription and has_owner) and the advice's two facts
+    (has_suspended_azure, has_owner_on_suspended), for the customer whose id is customer_id (an SQL
+    column reference), as four EXISTS tests and their parameters."""
+    subscription = Subscription._meta.db_table
+    usable, usable_params = _usable(customer_id)
+    owners, owner_params = _owners(customer_id)
+    suspended, suspended_params = _usable(customer_id, Subscription.Status.SUSPENDED)
+    owners_on_suspended, suspended_owner_params = _owners_on_suspended(customer_id)
+    tests = [
+        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable})",  # noqa: S608
+        f"EXISTS (SELECT 1 {owners})",
+        # Not part of the rule, but of the advice: a suspended plan is reactivated, not bought again.
+        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {suspended})",  # noqa: S608
+        f"EXISTS (SELECT 1 {owners_on_suspended})",
+    ]
+    return tests, [usable_params, owner_params, suspended_params, suspended_owner_params]
 
 
 def _readiness_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
-    """The readiness rule: has_azure_subscription and has_owner, for the customer row aliased c."""
-    subscription = Subscription._meta.db_table
-    usable, usable_params = _usable()
-    owners, owner_params = _owners(q)
-    columns = [
-        f"EXISTS (SELECT 1 FROM {subscription} s WHERE {usable}) AS {q('has_azure_subscription')}",  # noqa: S608
-        f"EXISTS (SELECT 1 {owners}) AS {q('has_owner')}",
-    ]
-    return columns, [*usable_params, *owner_params]
+    """The readiness rule and the advice's facts as columns of the customer row aliased c."""
+    tests, params = _readiness_tests("c.id")
+    columns = [f"{test} AS {q(name)}" for test, name in zip(tests, READINESS_COLUMNS, strict=True)]
+    return columns, [value for test_params in params for value in test_params]
+
+
+READINESS_COLUMNS = ("has_azure_subscription", "has_owner", "has_suspended_azure", "has_owner_on_suspended")
 
 
 def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
     """What the Account page's checklist names: the usable subscription, and the first Owner (as the
     rule counts them) with the Azure subscription they hold it on."""
-    subscription = Subscription._meta.db_table
-    usable, usable_params = _usable()
-    owners, owner_params = _owners(q)
+    subscription, azure = Subscription._meta.db_table, AzureSubscription._meta.db_table
+    usable, usable_params = _usable("c.id")
+    owners, owner_params = _owners("c.id")
     first = " ORDER BY r.principal_type DESC, r.id LIMIT 1"
     columns = [
+        # Where an Owner is granted: the first active Azure subscription of a usable one.
+        f"(SELECT a.azure_subscription_id FROM {azure} a JOIN {subscription} s ON s.id = a.subscription_id"  # noqa: S608
+        f" WHERE {usable} AND a.status = %s ORDER BY a.id LIMIT 1) AS {q('usable_azure_subscription_id')}",
         f"(SELECT s.friendly_name FROM {subscription} s WHERE {usable} ORDER BY s.id LIMIT 1)"  # noqa: S608
         f" AS {q('usable_subscription_name')}",
         f"(SELECT COALESCE(u.display_name, r.principal_name) {owners}{first}) AS {q('owner_name')}",
@@ -78,7 +112,58 @@ def _naming_columns(q: Callable[[str], str]) -> tuple[list[str], list]:
         f"(SELECT COALESCE(a.friendly_name, s.friendly_name) {owners}{first})"
         f" AS {q('owner_subscription_name')}",
     ]
-    return columns, [*usable_params, *owner_params, *owner_params, *owner_params]
+    return columns, [*usable_params, ACTIVE, *usable_params, *owner_params, *owner_params, *owner_params]
+
+
+def with_readiness(customers):
+    """Customers annotated has_azure_subscription and has_owner by the same rule, for lists and filters."""
+    q = connections[customers.db].ops.quote_name
+    tests, params = _readiness_tests(f"{q(Customer._meta.db_table)}.{q('id')}")
+    # Table and column names from the models only; values are parameters.
+    return customers.annotate(**{
+        name: RawSQL(test, test_params, output_field=BooleanField())  # noqa: S611
+        for name, test, test_params in zip(READINESS_COLUMNS, tests, params, strict=True)})
+
+
+def ready_customers() -> Q:
+    """A filter on customers annotated by with_readiness(): those that are ready."""
+    return Q(has_azure_subscription=True, has_owner=True)
+
+
+def with_permissions(customers):
+    """Customers annotated allows_<resource> for each purchase permission (one EXISTS each)."""
+    return customers.annotate(**{
+        f"allows_{resource}": Exists(PurchasePermission.objects.filter(customer=OuterRef("pk"),
+                                                                       resource=resource))
+        for resource in Resource
+    })
+
+
+def readiness_without(customer: Customer, *, subscription: Subscription | None = None,
+                      assignment: RoleAssignment | None = None) -> Readiness:
+    """Readiness as it would be if that subscription stopped being active or that role were removed:
+    the rule, asked of the database with that one row left out."""
+    usable = Subscription.objects.filter(customer=customer, offer__in=Subscription.AZURE_OFFERS,
+                                         status=Subscription.Status.ACTIVE)
+    if subscription is not None:
+        usable = usable.exclude(pk=subscription.pk)
+    # The same Owners as _owners(): the customer's own User or Group, on an active Azure subscription.
+    owners = RoleAssignment.objects.filter(
+        Q(azure_subscription__isnull=True) | Q(azure_subscription__status=ACTIVE),
+        role=RoleAssignment.Role.OWNER, principal_type__in=RoleAssignment.CUSTOMER_PRINCIPALS,
+        subscription__in=usable)
+    if assignment is not None:
+        owners = owners.exclude(pk=assignment.pk)
+    return Readiness(has_azure_subscription=usable.exists(), has_owner=owners.exists(),
+                     tenant_id=str(customer.tenant_id))
+
+
+def permissions_that_would_stop(customer: Customer, after: Readiness) -> list[Resource]:
+    """The allowed purchase permissions that a change leaving the customer `after` would make unusable."""
+    if after.ready or not purchase_readiness(customer).ready:
+        return []
+    allowed = permission_set(customer).resources
+    return [resource for resource in Resource if resource in allowed]
 
 
 def _readiness_sql(connection) -> tuple[str, list]:
@@ -127,8 +212,8 @@ def purchase_readiness(customer: Customer) -> Readiness:
     sql, params = _statement(_readiness_sql, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, customer.pk])
-        has_azure, has_owner = cursor.fetchone()
-    return Readiness(has_azure_subscription=bool(has_azure), has_owner=bool(has_owner),
+        row = cursor.fetchone()
+    return Readiness(**{name: bool(value) for name, value in zip(READINESS_COLUMNS, row, strict=True)},
                      tenant_id=str(customer.tenant_id))
 
 
@@ -146,8 +231,8 @@ def customer_account(tenant_id) -> Customer | None:
 def _account_row(customer: Customer) -> None:
     """Raw columns come back as the driver gives them (SQLite: 0/1, and times as text or as naive
     datetimes in UTC); callers get booleans and aware datetimes on every database."""
-    customer.has_azure_subscription = bool(customer.has_azure_subscription)
-    customer.has_owner = bool(customer.has_owner)
+    for name in READINESS_COLUMNS:
+        setattr(customer, name, bool(getattr(customer, name)))
     for resource in Resource:
         setattr(customer, f"allows_{resource}", bool(getattr(customer, f"allows_{resource}")))
         changed_at = getattr(customer, f"last_changed_at_{resource}")
@@ -160,13 +245,20 @@ def _account_row(customer: Customer) -> None:
 
 def readiness_of(customer: Customer) -> Readiness:
     """Readiness from a customer fetched through ``customer_account()``, with what the checklist names."""
-    return Readiness(has_azure_subscription=customer.has_azure_subscription,
-                     has_owner=customer.has_owner, tenant_id=str(customer.tenant_id),
+    return Readiness(**{name: bool(getattr(customer, name)) for name in READINESS_COLUMNS},
+                     tenant_id=str(customer.tenant_id),
                      subscription_name=getattr(customer, "usable_subscription_name", None),
                      owner_name=getattr(customer, "owner_name", None),
                      owner_sign_in_name=getattr(customer, "owner_sign_in_name", None),
                      owner_subscription_name=getattr(customer, "owner_subscription_name", None),
+                     azure_subscription_id=_uuid_text(
+                         getattr(customer, "usable_azure_subscription_id", None)),
                      synced=customer.synced_at is not None)
+
+
+def _uuid_text(value) -> str:
+    """A UUID column as the drivers give it (PostgreSQL: UUID, SQLite: 32 hex digits), as text."""
+    return str(uuid.UUID(str(value))) if value else ""
 
 
 class LastChange(NamedTuple):
@@ -230,3 +322,53 @@ class PermissionSet:
 def permission_set(customer: Customer) -> PermissionSet:
     rows = PurchasePermission.objects.filter(customer=customer).order_by("resource")
     return PermissionSet(customer.tenant_id, tuple(rows.values_list("pk", "resource", "granted_at")))
+
+
+@dataclass(frozen=True)
+class PartnerCenterState:
+    """Where the customer's self-serve policy stands in Partner Center (issue 11): the latest change the
+    portal queued for it, and a difference Partner Center has that the portal did not make (drift)."""
+
+    state: str  # "applied", "waiting", "not_applied" or "" (nothing was ever pushed)
+    at: "datetime | None"  # applied at / waiting since / failed at
+    reason: str = ""
+    error_code: str = ""
+    error_request_id: str = ""
+    change_id: int | None = None
+    blocked: bool = False
+    # Partner Center's own setting, when it differs from the portal's with nothing pending.
+    drift: list | None = None
+    drift_found_at: "datetime | None" = None
+
+    @property
+    def drift_states(self) -> list[tuple]:
+        """(label, allowed in Partner Center) for each resource, when drifted."""
+        if self.drift is None:
+            return []
+        return [(resource.label, resource.value in self.drift) for resource in Resource]
+
+
+def partner_center_state(customer: Customer) -> PartnerCenterState:
+    """Two small queries: the latest queued change and Partner Center's known policy."""
+    from outbox.models import OutboxChange
+
+    from .models import SELF_SERVE_POLICY_CHANGE, PartnerCenterPolicy
+
+    changes = OutboxChange.objects.filter(kind=SELF_SERVE_POLICY_CHANGE, customer=customer)
+    latest = changes.exclude(state=OutboxChange.State.SUPERSEDED).order_by("-id").first()
+    known = PartnerCenterPolicy.objects.filter(customer=customer, drift_found_at__isnull=False).first()
+    drift = {"drift": known.permissions, "drift_found_at": known.drift_found_at} if known else {}
+    if latest is None:
+        return PartnerCenterState(state="", at=None, **drift)
+    if latest.state == OutboxChange.State.APPLIED:
+        return PartnerCenterState(state="applied", at=latest.applied_at, change_id=latest.pk, **drift)
+    if latest.state == OutboxChange.State.NOT_APPLIED:
+        return PartnerCenterState(state="not_applied", at=latest.updated_at, reason=latest.error_message,
+                                  error_code=latest.error_code, error_request_id=latest.error_request_id,
+                                  change_id=latest.pk, **drift)
+    settled = changes.exclude(state__in=[OutboxChange.State.WAITING, OutboxChange.State.SUPERSEDED])
+    last_settled = settled.order_by("-id").values_list("id", flat=True).first() or 0
+    since = changes.filter(id__gt=last_settled).order_by("id").values_list("created_at", flat=True).first()
+    return PartnerCenterState(state="waiting", at=since or latest.created_at, change_id=latest.pk,
+                              blocked=latest.blocked, reason=latest.error_message if latest.blocked else "",
+                              **drift)

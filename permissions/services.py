@@ -1,18 +1,29 @@
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from activitylog import chain
 from activitylog.models import Action, ResourceType
 from activitylog.services import Origin, audited
 from customers.models import Customer
 from customers.services import lock_customer
-from outbox.services import enqueue
+from outbox.models import OutboxChange
+from outbox.services import enqueue, retry
 from portal.models import Agent
 
-from .models import PURCHASE, SELF_SERVE_POLICY_CHANGE, PurchasePermission, Resource, policy_permissions
-from .policies import CHANGE_REFUSED, can_change_purchase_permissions
+from .models import (
+    SELF_SERVE_POLICY_CHANGE,
+    AccessReview,
+    PartnerCenterPolicy,
+    PurchasePermission,
+    Resource,
+    policy_permissions,
+)
+from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_change_purchase_permissions, can_review_access
 from .selectors import PermissionSet, permission_set, purchase_readiness
 
 
@@ -57,14 +68,16 @@ def _policy_value(resources) -> dict:
     return {"permissions": policy_permissions(resources)}
 
 
-def _entry(resource: Resource, allowed: bool, reason: str = "") -> dict:
-    """The entry one change of one permission writes; a refused change logs it as it is."""
+def _entry(resource: Resource, allowed: bool, current: set, reason: str = "") -> dict:
+    """The entry one change of one permission writes; a refused one is shaped as the same change would
+    have been logged: the customer's permissions before and after (and why, when the portal changed it)."""
+    after = current | {resource} if allowed else current - {resource}
     return {
         "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
         "resource_type": ResourceType.SELF_SERVE_POLICY,
         "resource_id": resource,
-        "new_value": {"resource": resource, "action": PURCHASE, "allowed": allowed,
-                      **({"reason": reason} if reason else {})},
+        "old_value": _policy_value(current),
+        "new_value": {**_policy_value(after), **({"reason": reason} if reason else {})},
     }
 
 
@@ -82,7 +95,6 @@ def set_purchase_permissions(
     """
     wanted = {Resource(resource): bool(allow) for resource, allow in allowed.items()}
     with audited(actor=actor, origin=origin, customer=customer) as audit:
-        audit.refused = [_entry(resource, allow) for resource, allow in wanted.items()]
         # The customer's row first, as every write about a customer: readiness cannot change under
         # us, and two agents toggling at once are applied one after the other.
         locked = lock_customer(customer)
@@ -90,12 +102,13 @@ def set_purchase_permissions(
         if expected is not None:
             expected.check(current)
         resources = current.resources
+        audit.refused = [_entry(resource, allow, resources) for resource, allow in wanted.items()]
         changes = {res: allow for res, allow in wanted.items() if allow != (res in resources)}
         by_portal = actor is None and not any(changes.values())
         if not by_portal and (actor is None or not can_change_purchase_permissions(actor)):
             # The form posts every resource: log the changes that were refused, not a Failed
             # "Delete" for a permission that was never there.
-            audit.refused = [_entry(res, allow) for res, allow in changes.items()] or audit.refused
+            audit.refused = [_entry(res, allow, resources) for res, allow in changes.items()] or audit.refused
             raise PermissionDenied(CHANGE_REFUSED)
         if not changes:
             return []
@@ -104,7 +117,7 @@ def set_purchase_permissions(
         if turning_on:
             readiness = purchase_readiness(locked)
             if not readiness.ready:
-                audit.refused = [_entry(resource, True) for resource in turning_on]
+                audit.refused = [_entry(resource, True, resources) for resource in turning_on]
                 # A list of plain messages would drop the code; each message carries it.
                 raise ValidationError([
                     ValidationError(step.missing, code="not_ready") for step in readiness.missing_steps
@@ -126,8 +139,7 @@ def set_purchase_permissions(
             else:
                 PurchasePermission.objects.filter(customer=locked, resource=resource).delete()
                 resources.discard(resource)
-            audit.succeeded(**{**_entry(resource, allow, reason), "customer": locked,
-                               "old_value": _policy_value(before), "new_value": _policy_value(resources)})
+            audit.succeeded(**{**_entry(resource, allow, before, reason), "customer": locked})
         return list(changes)
 
 
@@ -146,6 +158,102 @@ def set_purchase_permission(
             actor=actor, customer=customer, allowed={resource: allowed}, origin=origin
         )
     )
+
+
+NOTHING_TO_RETRY = _("Nothing to retry: the customer's permissions are not waiting for a retry.")
+NO_DIFFERENCE = _("Partner Center and the portal no longer differ for this customer.")
+
+
+def _policy_entry(customer: Customer, action: Action) -> dict:
+    return {"action": action, "resource_type": ResourceType.SELF_SERVE_POLICY,
+            "resource_id": f"{settings.PARTNER_TENANT_ID}_{customer.tenant_id}"}
+
+
+def retry_push(*, actor: Agent, customer: Customer, origin: Origin) -> None:
+    """Retry the customer's self-serve policy change that Partner Center did not apply (Admin agents)."""
+    with audited(actor=actor, origin=origin, customer=customer,
+                 **_policy_entry(customer, Action.RETRY_MICROSOFT_CHANGE)) as audit:
+        if not can_change_purchase_permissions(actor):
+            raise PermissionDenied(CHANGE_REFUSED)
+        locked = lock_customer(customer)
+        latest = (OutboxChange.objects.filter(kind=SELF_SERVE_POLICY_CHANGE, customer=locked)
+                  .exclude(state=OutboxChange.State.SUPERSEDED).order_by("-id").first())
+        if latest is None or latest.state != OutboxChange.State.NOT_APPLIED:
+            raise ValidationError(NOTHING_TO_RETRY, code="nothing_to_retry")
+        retry(latest)
+        audit.succeeded(customer=locked, old_value={"error": latest.error_message[:500],
+                                                    "code": latest.error_code},
+                        new_value={"permissions": latest.desired.get("permissions", [])})
+
+
+def _drifted(locked: Customer) -> PartnerCenterPolicy:
+    known = PartnerCenterPolicy.objects.filter(customer=locked, drift_found_at__isnull=False).first()
+    if known is None:
+        raise ValidationError(NO_DIFFERENCE, code="no_drift")
+    return known
+
+
+def apply_portal_setting(*, actor: Agent, customer: Customer, origin: Origin) -> None:
+    """Drift: push the portal's setting over what someone changed in Partner Center (Admin agents)."""
+    with audited(actor=actor, origin=origin, customer=customer,
+                 **_policy_entry(customer, Action.APPLY_PORTAL_SETTING)) as audit:
+        if not can_change_purchase_permissions(actor):
+            raise PermissionDenied(CHANGE_REFUSED)
+        locked = lock_customer(customer)
+        known = _drifted(locked)
+        resources = permission_set(locked).resources
+        push_desired_state(customer=locked, resources=resources, origin=origin, actor=actor)
+        PartnerCenterPolicy.objects.filter(pk=known.pk).update(drift_found_at=None)
+        audit.succeeded(customer=locked, old_value={"permissions": policy_permissions(known.permissions)},
+                        new_value=_policy_value(resources))
+
+
+def accept_partner_center(*, actor: Agent, customer: Customer, origin: Origin) -> list[Resource]:
+    """Drift: take Partner Center's setting as the portal's, a normal change through
+    set_purchase_permissions (its own entries and role check, readiness applies)."""
+    known = PartnerCenterPolicy.objects.filter(customer=customer, drift_found_at__isnull=False).first()
+    in_partner_center = known.permissions if known is not None else []
+    if known is None and can_change_purchase_permissions(actor):
+        raise ValidationError(NO_DIFFERENCE, code="no_drift")
+    # A read-only agent is refused, and logged, by the permission service, as always.
+    changed = set_purchase_permissions(
+        actor=actor, customer=customer, origin=origin,
+        allowed={resource: resource.value in in_partner_center for resource in Resource})
+    PartnerCenterPolicy.objects.filter(pk=known.pk).update(drift_found_at=None)
+    return changed
+
+
+def mark_reviewed(*, actor: Agent, customers: Sequence[Customer], origin: Origin) -> list[Customer]:
+    """Sign off each customer's allowed purchase permissions as reviewed now: one entry each, each
+    customer in its own transaction. A refusal is logged as one Failed entry per customer; nothing is
+    marked."""
+    customers = sorted({customer.pk: customer for customer in customers}.values(), key=lambda c: c.pk)
+    refused = None
+    reviewed = []
+    for customer in customers:
+        try:
+            with audited(actor=actor, origin=origin, customer=customer,
+                         action=Action.REVIEW_PURCHASE_PERMISSION,
+                         resource_type=ResourceType.SELF_SERVE_POLICY) as audit:
+                if not can_review_access(actor):
+                    raise PermissionDenied(REVIEW_REFUSED)
+                locked = lock_customer(customer)
+                previous = AccessReview.objects.filter(customer=locked).first()
+                now = timezone.now()
+                AccessReview.objects.update_or_create(customer=locked,
+                                                      defaults={"reviewed_by": actor, "reviewed_at": now})
+                audit.succeeded(
+                    customer=locked,
+                    old_value={"reviewed_at": chain.utc_text(previous.reviewed_at) if previous else None},
+                    new_value={"reviewed_at": chain.utc_text(now),
+                               **_policy_value(permission_set(locked).resources)},
+                )
+                reviewed.append(locked)
+        except PermissionDenied as exc:  # recorded for this customer; the others are refused too
+            refused = exc
+    if refused is not None:
+        raise refused
+    return reviewed
 
 
 # --- issue 12: the self-purchase limit turns the permissions off ---

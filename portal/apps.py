@@ -7,4 +7,4 @@ class PortalConfig(AppConfig):
     verbose_name = _("Partner staff")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the sign-in receiver
+        from . import signals, text  # noqa: F401 - connect the sign-in receiver and SQLite's text functions

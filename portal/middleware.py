@@ -1,3 +1,5 @@
+import contextlib
+import ipaddress
 import re
 import uuid
 
@@ -73,3 +75,23 @@ class AgentLanguageMiddleware:
         if language and request.COOKIES.get(cookie) != language and cookie not in response.cookies:
             remember_language(response, language)
         return response
+
+
+class ClientAddressMiddleware:
+    """Behind TRUSTED_PROXY_COUNT proxies, the client is the address the outermost trusted proxy saw:
+    the Nth entry from the right of X-Forwarded-For. Entries left of it are the client's own claims
+    and never used; with no trusted proxy the header is ignored altogether."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.proxies = settings.TRUSTED_PROXY_COUNT
+
+    def __call__(self, request):
+        if self.proxies:
+            hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+            hops = [hop for hop in hops if hop]
+            if len(hops) >= self.proxies:
+                candidate = hops[-self.proxies]
+                with contextlib.suppress(ValueError):  # not an address: keep the connection's
+                    request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(candidate))
+        return self.get_response(request)

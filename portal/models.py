@@ -61,6 +61,12 @@ class Agent(AbstractBaseUser, PermissionsMixin):
         help_text=_("The portal's language for this agent; empty follows the browser."),
     )
 
+    # Set for an agent who signs in with Microsoft Entra ID: the user's object id in the partner's
+    # tenant. Such an agent's role comes from the Entra app roles at each sign-in.
+    entra_object_id = models.CharField(
+        _("Microsoft Entra object id"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+
     objects = AgentManager()
 
     USERNAME_FIELD = "email"

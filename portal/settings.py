@@ -1,5 +1,6 @@
 """Settings for the CSP Partner Portal, read from the environment (and an optional .env)."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -130,10 +131,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 INSTALLED_APPS = [
     "portal",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "customers",
     "outbox",
     "permissions",
     "activitylog",
+    "agents",
     "purchases",  # issue 12
     "api",
     "microsoft",
@@ -151,7 +158,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -159,10 +168,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.headers.PrivateCacheMiddleware",
+    "agents.mfa.SecondFactorMiddleware",
     "portal.middleware.AgentLanguageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -180,6 +194,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
                 "activitylog.context_processors.activity_log",
+                "permissions.context_processors.access_review",
                 "microsoft.context_processors.microsoft",
             ],
         },
@@ -191,6 +206,11 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A transaction that reads and then writes (a failed sign-in: axes' count, then the log entry)
+    # takes the write lock at its start, so concurrent ones wait their turn instead of failing at
+    # once with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
     "DJANGO_DB_PREPARED_STATEMENTS", default=True
 ):
@@ -210,6 +230,38 @@ AUTH_USER_MODEL = "portal.Agent"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
+# Multi-factor sign-in: a password sign-in needs a TOTP code (portal/mfa.py), a Microsoft Entra sign-in
+# an ID token whose amr says mfa. On by default in production, off in development.
+REQUIRE_MFA = env.bool("REQUIRE_MFA", default=not DEBUG)
+# The portal's own passwords: off leaves only Sign in with Microsoft.
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+OTP_TOTP_ISSUER = PARTNER_NAME
+
+# Sign in with Microsoft (OpenID Connect against the partner's own Microsoft Entra ID tenant at
+# MICROSOFT_LOGIN_URL, above; agents/entra.py). Off while ENTRA_CLIENT_ID is empty.
+ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default=PARTNER_TENANT_ID)
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+# The app roles defined in the Entra app registration and the portal role each gives; an agent with
+# several gets the first listed. ENTRA_GROUP_ROLES maps group object ids the same way, for tenants
+# that assign groups rather than app roles (the ID token then needs the groups claim).
+ENTRA_APP_ROLES = env.dict("ENTRA_APP_ROLES", default={
+    "AdminAgent": "admin_agent", "Operator": "operator", "SalesAgent": "sales_agent",
+    "HelpdeskAgent": "helpdesk_agent"})
+ENTRA_GROUP_ROLES = env.dict("ENTRA_GROUP_ROLES", default={})
+# mozilla-django-oidc, configured for Entra by portal/entra.py (endpoints, client id and secret).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_TIMEOUT = 15
+
+# axes first: a locked-out account or address is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = ["agents.entra.PasswordGuard"]
+if PASSWORD_SIGN_IN:
+    AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.ModelBackend")
+AUTHENTICATION_BACKENDS.append("agents.entra.EntraBackend")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -263,13 +315,65 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Behind a reverse proxy: how many proxies in front of the portal append to X-Forwarded-For. The
+# client's address (in the activity log and for the sign-in lockout) is the entry that many from the
+# right; 0 (the default) ignores the header, which a client could otherwise write itself.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Guessing passwords (django-axes; portal/signin.py): after AXES_FAILURE_LIMIT failures for one
+# account, or from one address, sign-in is refused for the cool-off, without checking the password.
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "agents.signin.typed_username"
+AXES_CLIENT_IP_CALLABLE = "agents.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "agents.signin.locked_out"
+AXES_HANDLER = "agents.signin.RecordingHandler"
+AXES_RESET_ON_SUCCESS = True
+# An attempt during the lockout neither extends it nor writes anything: a guesser cannot make the
+# lockout last for ever, nor make each refused guess cost a database write.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True
+
+# Password reset by e-mail: printed to the console in development.
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+                        if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+
+# Content-Security-Policy (django-csp) on every response: nothing inline, nothing from elsewhere. The
+# portal's pages need no script at all; the Django admin's scripts and styles come from 'self'.
+# Forms post only here (Microsoft's sign-out is a link, not a form).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_forbidden_traceback": {"()": "portal.headers.NoTracebackForbidden"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_forbidden_traceback"]}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # Replaces Django's own "django" handler, which would print every line a second time.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {"django": {"handlers": [], "propagate": True},
+                # Each failed sign-in is in the activity log; axes' own lines would repeat them.
+                "axes": {"level": "ERROR"}},
 }
 
 # --- Issue 12: what customers buy themselves (purchases/) ---

@@ -45,3 +45,4 @@ def set_language(request: HttpRequest) -> HttpResponse:
         agent.language = language
         agent.save(update_fields=["language"])
     return response
+

@@ -15,6 +15,10 @@ from urllib.parse import quote
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+
+from activitylog.models import Source
+from activitylog.services import Origin
+from customers.models import Customer
 from microsoft.client import (
     AZURE_MANAGEMENT,
     PARTNER_CENTER,
@@ -24,10 +28,6 @@ from microsoft.client import (
     new_session,
 )
 from microsoft.tokens import Tokens
-
-from activitylog.models import Source
-from activitylog.services import Origin
-from customers.models import Customer
 from permissions.models import PurchasePermission
 
 from .limits import check_limit

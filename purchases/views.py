@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from activitylog.services import Origin
-from activitylog.views import QUOTING, csv_cell
 from customers.models import Customer
+from portal.csv_export import QUOTING
+from portal.csv_export import cell as csv_cell
 
 from . import selectors, services
 from .forms import CostVisibilityForm, NotificationPreferenceForm, PurchaseFilterForm, PurchaseLimitForm

@@ -119,7 +119,7 @@ def start_simulator(state_dir, *, key: str | None = None, port: int = 0, host: s
     log = (state_dir / "simulator.log").open("ab")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "simulator", "serve", "--host", host, "--port", str(port),
-         "--state", str(state_dir), f"--key={key}"],
+         "--state", str(state_dir), f"--key={key}"],  # "=": a key may start with "-"
         stdout=subprocess.PIPE, stderr=log, env=env, cwd=root, text=True)
     log.close()
     found: list[str] = []

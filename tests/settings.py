@@ -11,6 +11,8 @@ from portal.settings import *  # noqa: E402,F403
 from portal.settings import DATABASES, STORAGES  # noqa: E402
 
 DEBUG = False
+# A test that is about multi-factor sign-in turns it on; the others sign in with a password alone.
+REQUIRE_MFA = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {

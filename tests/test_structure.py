@@ -2,8 +2,9 @@
 
 Apps, from the bottom up; each may import only the apps below it (and Django, and itself):
 
-    portal       the Agent and its role, sign-in, health checks
+    portal       the Agent and its role, who may manage agents, health checks, headers
     activitylog  the append-only log, record() and audited(); the Activity log page
+    agents       the agent services (each change logged), the Agents page, signing in
     customers    customers, subscriptions, users and roles; their pages
     outbox       changes queued for Microsoft in the deciding service's transaction, and their worker
     permissions  purchase permissions, readiness, the Account page
@@ -23,8 +24,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["portal", "activitylog", "customers", "outbox", "permissions", "microsoft", "purchases", "api",
-          "demo"]
+LAYERS = ["portal", "activitylog", "agents", "customers", "outbox", "permissions", "microsoft", "purchases",
+          "api", "demo"]
 PROJECT_MODULES = {"portal/settings.py", "portal/urls.py", "portal/wsgi.py"}
 
 

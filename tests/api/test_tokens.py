@@ -21,8 +21,9 @@ BY_TESTS = Origin.system("tests")
 
 def test_every_role_creates_a_token_and_sees_it_once(signed_in, any_agent, customer):
     client = signed_in(any_agent)
-    response = client.post(reverse("api:tokens"), {"name": "nightly script", "expires_in_days": "30"})
-    assert response.status_code == HTTPStatus.OK
+    response = client.post(reverse("api:tokens"), {"name": "nightly script", "expires_in_days": "30"},
+                           follow=True)
+    assert response.redirect_chain == [(reverse("api:tokens"), HTTPStatus.FOUND)]
     raw = response.context["new_token"]
     assert raw.startswith("csp_") and raw in response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -41,6 +42,47 @@ def test_a_token_without_a_name_is_refused(signed_in, admin_agent):
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert set(response.context["form"].errors) == {"name", "expires_in_days"}
     assert not ApiToken.objects.exists()
+
+
+def test_reloading_after_creating_a_token_creates_no_second_one(signed_in, admin_agent):
+    client = signed_in(admin_agent)
+    response = client.post(reverse("api:tokens"), {"name": "nightly", "expires_in_days": "30"})
+    assert response.status_code == HTTPStatus.FOUND
+    first = client.get(response["Location"])
+    raw = first.context["new_token"]
+    reloaded = client.get(response["Location"])
+    assert reloaded.context["new_token"] is None and raw not in reloaded.content.decode()
+    assert ApiToken.objects.count() == 1
+    assert ActivityLogEntry.objects.count() == 1
+
+
+def test_the_expiry_shown_is_the_expiry_given(signed_in, admin_agent):
+    page = signed_in(admin_agent).get(reverse("api:tokens")).content.decode()
+    assert 'name="expires_in_days" value="90"' in page
+    assert "placeholder=\"90\"" not in page
+
+
+def test_an_empty_expiry_is_refused_not_taken_for_never(signed_in, admin_agent):
+    response = signed_in(admin_agent).post(reverse("api:tokens"), {"name": "nightly", "expires_in_days": ""})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context["form"].errors["expires_in_days"] == [
+        "Enter a number of days, or choose that the token never expires."]
+    assert not ApiToken.objects.exists()
+    assert not ActivityLogEntry.objects.exists()
+
+
+def test_a_token_that_never_expires_is_asked_for_explicitly(signed_in, admin_agent):
+    signed_in(admin_agent).post(reverse("api:tokens"),
+                                {"name": "nightly", "expires_in_days": "", "never_expires": "on"})
+    assert ApiToken.objects.get().expires_at is None
+
+
+def test_token_times_say_utc_in_the_portals_date_format(signed_in, admin_agent):
+    token, _raw = issue_token(actor=admin_agent, owner=admin_agent, name="mine", origin=BY_TESTS,
+                              expires_at=dt.datetime(2027, 3, 4, 5, 6, tzinfo=dt.UTC))
+    page = signed_in(admin_agent).get(reverse("api:tokens")).content.decode()
+    assert "Expires (UTC)" in page and "Created (UTC)" in page and "Last used (UTC)" in page
+    assert "4 Mar 2027, 05:06" in page
 
 
 def test_the_page_lists_only_my_tokens(signed_in, admin_agent, sales_agent):
@@ -143,7 +185,7 @@ def no_secret_in(entry: ActivityLogEntry, raw: str, token: ApiToken) -> bool:
 
 def test_creating_a_token_on_the_page_is_logged_without_its_secret(signed_in, sales_agent):
     form = {"name": "nightly", "expires_in_days": "30"}
-    response = signed_in(sales_agent).post(reverse("api:tokens"), form,
+    response = signed_in(sales_agent).post(reverse("api:tokens"), form, follow=True,
                                            REMOTE_ADDR="198.51.100.4")
     raw, token = response.context["new_token"], ApiToken.objects.get(owner=sales_agent)
 

@@ -60,7 +60,7 @@ def test_admin_agent_does_the_whole_job_in_indonesian(indonesian_page: Page, adm
     permissions.get_by_role("link", name="Beli paket Azure").click()
     page.get_by_role("link", name="Beli paket Azure").first.click()
     no_english(page)
-    page.get_by_role("button", name="Buat pesanan").click()
+    page.get_by_role("button", name="Beli paket Azure").click()
     expect(page.get_by_role("status")).to_contain_text("dibeli untuk PT Nusantara Digital")
     page.get_by_role("navigation", name="Pelanggan").get_by_role("link", name="Pengguna").click()
     page.get_by_role("link", name="Tambahkan pengguna").first.click()

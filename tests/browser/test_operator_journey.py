@@ -42,10 +42,11 @@ def test_operator_filters_the_log_by_customer_and_exports_exactly_those_entries(
     expect(entries).to_have_count(3)
     expect(entries.filter(has_text="Fabrikam")).to_have_count(0)
     expect(entries.get_by_role("link", name="Contoso Ltd")).to_have_count(3)
-    expect(entries.locator("tr:first-child td:nth-child(3)")).to_have_text([
-        "Delete Customer Purchase Permissions",
-        "Create Customer Purchase Permissions",
-        "Create Customer Purchase Permissions",
+    # Each row's action, and under it the permission it was about, in words.
+    expect(entries.locator("> tr:first-child > td:nth-child(3)")).to_have_text([
+        "Delete Customer Purchase PermissionsAzure savings plans",
+        "Create Customer Purchase PermissionsAzure savings plans",
+        "Create Customer Purchase PermissionsAzure reservations",
     ])
 
     with page.expect_download() as download_info:

@@ -172,7 +172,8 @@ def test_admin_agent_changes_a_subscription_status(admin_agent, customer, subscr
     entry = ActivityLogEntry.objects.get()
     assert_succeeded(entry, Action.UPDATE_SUBSCRIPTION)
     assert (entry.resource_type, entry.resource_id) == ("subscription", str(subscription.subscription_id))
-    assert (entry.old_value, entry.new_value) == ({"status": before}, {"status": after})
+    assert (entry.old_value, entry.new_value) == ({"status": before, "friendly_name": "Azure plan"},
+                                                  {"status": after, "friendly_name": "Azure plan"})
     assert_from(entry, actor=admin_agent, customer=customer, origin=origin)
 
 
@@ -186,7 +187,7 @@ def test_non_admin_agent_cannot_suspend_a_subscription(non_admin_agent, customer
     entry = ActivityLogEntry.objects.get()
     assert_failed(entry, Action.UPDATE_SUBSCRIPTION, REFUSED)
     assert entry.resource_id == str(subscription.subscription_id)
-    assert entry.new_value == {"status": "suspended"}
+    assert entry.new_value == {"status": "suspended", "friendly_name": subscription.friendly_name}
     assert_from(entry, actor=non_admin_agent, customer=customer, origin=origin)
 
 
@@ -299,10 +300,13 @@ def test_admin_agent_grants_a_role(admin_agent, unready_customer, origin, role):
     assert (assignment.subscription, assignment.customer_user, assignment.role) == (subscription, user, role)
     entry = ActivityLogEntry.objects.get()
     assert_succeeded(entry, Action.CREATE_ROLE_ASSIGNMENT)
-    assert (entry.resource_type, entry.resource_id) == ("role_assignment", str(assignment.pk))
+    assert (entry.resource_type, entry.resource_id) == (
+        "role_assignment", f"{subscription.subscription_id}/alex@fabrikam.example/{role.value}")
     assert entry.old_value is None
     assert entry.new_value == {"role": role.value, "user_principal_name": "alex@fabrikam.example",
-                               "subscription_id": str(subscription.subscription_id)}
+                               "display_name": user.display_name,
+                               "subscription_id": str(subscription.subscription_id),
+                               "friendly_name": subscription.friendly_name}
     assert_from(entry, actor=admin_agent, customer=unready_customer, origin=origin)
 
 
@@ -330,9 +334,13 @@ def test_non_admin_agent_cannot_grant_the_owner_role(non_admin_agent, unready_cu
     assert not RoleAssignment.objects.exists()
     entry = ActivityLogEntry.objects.get()
     assert_failed(entry, Action.CREATE_ROLE_ASSIGNMENT, REFUSED)
-    assert entry.resource_type == "role_assignment"
+    # Shaped as the granted assignment would have been logged: the same resource id and value.
+    assert (entry.resource_type, entry.resource_id) == (
+        "role_assignment", f"{subscription.subscription_id}/{user.user_principal_name}/owner")
     assert entry.new_value == {"role": "owner", "user_principal_name": user.user_principal_name,
-                               "subscription_id": str(subscription.subscription_id)}
+                               "display_name": user.display_name,
+                               "subscription_id": str(subscription.subscription_id),
+                               "friendly_name": subscription.friendly_name}
     assert_from(entry, actor=non_admin_agent, customer=unready_customer, origin=origin)
 
 
@@ -409,16 +417,19 @@ def test_an_unknown_role_is_rejected_before_anything_happens(admin_agent, owner,
 
 
 def test_admin_agent_removes_a_role(admin_agent, customer, owner, origin):
-    assignment_id, user = owner.pk, owner.customer_user
+    user = owner.customer_user
 
     assert remove_role(actor=admin_agent, assignment=owner, origin=origin) is True
 
     assert not RoleAssignment.objects.exists()
     entry = ActivityLogEntry.objects.get()
     assert_succeeded(entry, Action.DELETE_ROLE_ASSIGNMENT)
-    assert (entry.resource_type, entry.resource_id) == ("role_assignment", str(assignment_id))
+    assert (entry.resource_type, entry.resource_id) == (
+        "role_assignment", f"{owner.subscription.subscription_id}/{user.user_principal_name}/owner")
     assert entry.old_value == {"role": "owner", "user_principal_name": user.user_principal_name,
-                               "subscription_id": str(owner.subscription.subscription_id)}
+                               "display_name": user.display_name,
+                               "subscription_id": str(owner.subscription.subscription_id),
+                               "friendly_name": owner.subscription.friendly_name}
     assert entry.new_value is None
     assert_from(entry, actor=admin_agent, customer=customer, origin=origin)
 
@@ -430,7 +441,8 @@ def test_non_admin_agent_cannot_remove_a_role(non_admin_agent, customer, owner, 
     assert list(RoleAssignment.objects.all()) == [owner]
     entry = ActivityLogEntry.objects.get()
     assert_failed(entry, Action.DELETE_ROLE_ASSIGNMENT, REFUSED)
-    assert entry.resource_id == str(owner.pk)
+    upn = owner.customer_user.user_principal_name
+    assert entry.resource_id == f"{owner.subscription.subscription_id}/{upn}/owner"
     assert entry.old_value["role"] == "owner"
     assert_from(entry, actor=non_admin_agent, customer=customer, origin=origin)
 

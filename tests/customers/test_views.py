@@ -319,11 +319,11 @@ def write_requests(customer):
                            Action.CREATE_ORDER),
         "suspend subscription": (
             reverse("customers:subscription_status", args=[tenant, plan.subscription_id]),
-            {"status": "suspended"}, Action.UPDATE_SUBSCRIPTION),
+            {"status": "suspended", "confirmed": "on"}, Action.UPDATE_SUBSCRIPTION),
         "grant role": (reverse("customers:role_grant", args=[tenant, plan.subscription_id]),
                        {"customer_user": newcomer.pk, "role": "owner"},
                        Action.CREATE_ROLE_ASSIGNMENT),
-        "remove role": (reverse("customers:role_remove", args=[tenant, assignment.pk]), {},
+        "remove role": (reverse("customers:role_remove", args=[tenant, assignment.pk]), {"confirmed": "on"},
                         Action.DELETE_ROLE_ASSIGNMENT),
         "add user": (reverse("customers:user_add", args=[tenant]),
                      {"user_principal_name": "kim@contoso.onmicrosoft.com", "display_name": "Kim"},
@@ -490,7 +490,7 @@ def test_admin_agent_suspends_and_reactivates_a_subscription(signed_in, admin_ag
 
     response = signed_in(admin_agent).post(
         reverse("customers:subscription_status", args=[customer.tenant_id, plan.subscription_id]),
-        {"status": status}, follow=True)
+        {"status": status, "confirmed": "on"}, follow=True)
 
     plan.refresh_from_db()
     assert plan.status == status
@@ -538,7 +538,8 @@ def test_admin_agent_removes_a_role(signed_in, admin_agent, customer):
     assignment = RoleAssignment.objects.get()
 
     response = signed_in(admin_agent).post(
-        reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk]), follow=True)
+        reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk]), {"confirmed": "on"},
+        follow=True)
 
     assert not RoleAssignment.objects.exists()
     assert "no longer has the Owner role on Azure plan." in response.content.decode()
@@ -547,9 +548,9 @@ def test_admin_agent_removes_a_role(signed_in, admin_agent, customer):
 def test_removing_a_role_that_is_already_gone_is_not_found(signed_in, admin_agent, customer):
     assignment = RoleAssignment.objects.get()
     url = reverse("customers:role_remove", args=[customer.tenant_id, assignment.pk])
-    signed_in(admin_agent).post(url)
+    signed_in(admin_agent).post(url, {"confirmed": "on"})
 
-    response = signed_in(admin_agent).post(url)
+    response = signed_in(admin_agent).post(url, {"confirmed": "on"})
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert ActivityLogEntry.objects.count() == 1

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 
@@ -74,8 +75,8 @@ def test_the_agents_sign_in_with_demo_password(demo_password):
     output = seed()
 
     for email in DEMO_AGENTS:
-        assert authenticate(email=email, password=demo_password) is not None
-        assert authenticate(email=email, password="not-the-password") is None
+        assert authenticate(HttpRequest(), email=email, password=demo_password) is not None
+        assert authenticate(HttpRequest(), email=email, password="not-the-password") is None
     assert f"Password: {demo_password}" in output
 
 
@@ -86,7 +87,7 @@ def test_without_demo_password_it_makes_one_up_and_prints_it(monkeypatch):
 
     password = re.search(r"^Password: (\S+)$", output, re.MULTILINE).group(1)
     assert len(password) >= 12
-    assert authenticate(email="admin@partner.example", password=password) is not None
+    assert authenticate(HttpRequest(), email="admin@partner.example", password=password) is not None
 
 
 def test_it_prints_the_address_and_the_four_sign_ins(demo_password):

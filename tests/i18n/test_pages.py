@@ -30,11 +30,15 @@ PAGES = [
     ("customers:account", ALL_ROLES, "Customer Permissions", "Izin Pelanggan"),
     ("customers:permissions", [ADMIN], "Allow customer to purchase", "Izinkan pelanggan membeli"),
     ("customers:subscriptions", ALL_ROLES, "Role assignments", "Penetapan peran"),
-    ("customers:subscription_buy", [ADMIN], "Place order", "Buat pesanan"),
+    ("customers:subscription_buy", [ADMIN], "Buy Azure plan", "Beli paket Azure"),
     ("customers:role_grant", [ADMIN], "Grant role", "Berikan peran"),
     ("customers:users", ALL_ROLES, "Display name", "Nama tampilan"),
     ("customers:user_add", [ADMIN], "Add a user", "Tambahkan pengguna"),
+    ("customers:history", ALL_ROLES, "Create Customer Purchase Permissions",
+     "Buat Izin Pembelian Pelanggan"),
     ("activitylog:list", AUDITORS, "Date-Time (UTC)", "Tanggal-Waktu (UTC)"),
+    ("permissions:access_review", AUDITORS, "Mark the selected customers reviewed",
+     "Tandai pelanggan yang dipilih sudah ditinjau"),
     ("api:tokens", ALL_ROLES, "Create token", "Buat token"),
     ("api:reference", ALL_ROLES, "No token needed.", "Tidak perlu token."),
 ]
@@ -61,7 +65,8 @@ def portal(db, admin_agent):
 
 
 def url_of(name: str, customer) -> str:
-    if name in {"customers:list", "customers:add", "activitylog:list", "api:tokens", "api:reference"}:
+    if name in {"customers:list", "customers:add", "activitylog:list", "api:tokens", "api:reference",
+                "permissions:access_review"}:
         return reverse(name)
     if name == "customers:role_grant":
         subscription = customer.subscriptions.get()

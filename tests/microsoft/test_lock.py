@@ -101,7 +101,7 @@ def test_a_killed_sync_resumes_safely(microsoft, needs_postgres, settings):
            "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID,
            "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
            "PARTNER_TENANT_ID": settings.PARTNER_TENANT_ID, "MICROSOFT_SYNC_PARALLELISM": "1",
-           "DJANGO_SECRET_KEY": settings.SECRET_KEY}
+           "DJANGO_SECRET_KEY": settings.SECRET_KEY, "PGAPPNAME": KILLED}
     process = subprocess.Popen([sys.executable, "manage.py", "sync_microsoft"], cwd=ROOT, env=env,  # noqa: S603
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -126,10 +126,14 @@ def test_a_killed_sync_resumes_safely(microsoft, needs_postgres, settings):
     assert SyncRun.objects.filter(outcome=SyncRun.Outcome.INTERRUPTED).count() == 1
 
 
+KILLED = "portal-killed-sync-test"
+
+
 def _no_other_sessions() -> bool:
+    """The killed process's database session has ended (so the test database can be dropped)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND pid <> pg_backend_pid()")
+                       " AND application_name = %s", [KILLED])
         return cursor.fetchone()[0] == 0
 
 

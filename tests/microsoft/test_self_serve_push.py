@@ -5,12 +5,12 @@ import pytest
 from activitylog.models import Action, ActivityLogEntry, Source, Status
 from activitylog.services import Origin
 from customers.models import Customer
-from microsoft.models import Connection, PartnerCenterPolicy
+from microsoft.models import Connection
 from microsoft.scenario import CustomerBuilder
 from microsoft.sync import run_sync
 from outbox.models import OutboxChange
 from outbox.worker import drain
-from permissions.models import Resource
+from permissions.models import PartnerCenterPolicy, Resource
 from permissions.services import set_purchase_permissions
 
 from .conftest import PARTNER

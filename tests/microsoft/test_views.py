@@ -129,6 +129,7 @@ def test_only_admin_agents_may_sync_now(signed_in, non_admin_agent, customer):
     assert not DBTaskResult.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connections between tasks
 def test_the_queued_sync_runs_in_the_worker(microsoft, signed_in, admin_agent):
     from django.core.management import call_command
 
@@ -259,3 +260,17 @@ def test_the_api_describes_a_synchronised_customer(microsoft, admin_agent):
     by_status = {s["status"]: s for s in body["subscriptions"]}
     assert by_status["active"]["owners"] == ["alexwilber@contoso.onmicrosoft.com"]
     assert by_status["expired"]["isAzure"] is True and by_status["expired"]["owners"] == []
+
+
+def test_the_account_checklist_links_to_the_azure_subscriptions_access_control(microsoft, signed_in,
+                                                                               admin_agent):
+    from microsoft.scenario import CustomerBuilder
+
+    builder = CustomerBuilder("No owner yet")
+    azure = builder.azure_subscription(builder.subscription(), name="noowner-production")
+    microsoft.load([builder])
+    run_sync()
+
+    page = signed_in(admin_agent).get(reverse("customers:account", args=[builder.tenant_id])).text
+
+    assert f"portal.azure.com/#@{builder.tenant_id}/resource/subscriptions/{azure['id']}/users" in page

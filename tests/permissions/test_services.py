@@ -228,7 +228,9 @@ def owner_only_on_a_suspended_subscription_beside_an_active_one():
     pytest.param(make, missing, id=make.__name__) for make, missing in [
         (no_subscription, [NO_AZURE, NO_OWNER]),
         (only_microsoft_365, [NO_AZURE, NO_OWNER]),
-        (suspended_azure_plan_with_owner, [NO_AZURE, NO_OWNER]),
+        # The advice names the cause: reactivate the plan (not buy another), which restores its Owner.
+        (suspended_azure_plan_with_owner, ["The customer's Azure plan is suspended. Reactivate it",
+                                           "The Owner holds the role on the suspended Azure plan"]),
         (cancelled_azure_plan_with_owner, [NO_AZURE, NO_OWNER]),
         (azure_plan_without_any_role, [NO_OWNER]),
         (azure_plan_with_contributor_and_reader_only, [NO_OWNER]),

@@ -105,7 +105,8 @@ def test_admin_allows_reservations_and_sees_it_everywhere(signed_in, admin_agent
     client = signed_in(admin_agent)
     assert client.get(edit_url(customer)).status_code == HTTPStatus.OK
 
-    response = post_confirming(client, edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"}, follow=True)
+    response = post_confirming(
+        client, edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"}, follow=True)
 
     assert response.redirect_chain == [(account_url(customer), HTTPStatus.FOUND)]
     html = response.content.decode()
@@ -125,7 +126,8 @@ def test_admin_allows_reservations_and_sees_it_everywhere(signed_in, admin_agent
 
 
 def test_admin_allows_both_at_once_with_one_entry_each(signed_in, admin_agent, customer):
-    response = post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
 
     assert response.status_code == HTTPStatus.FOUND
     assert allowed(customer) == {RESERVATIONS, SAVINGS_PLAN}
@@ -138,7 +140,8 @@ def test_admin_allows_both_at_once_with_one_entry_each(signed_in, admin_agent, c
 def test_admin_turns_a_permission_off(signed_in, admin_agent, customer):
     PurchasePermissionFactory(customer=customer, resource=SAVINGS_PLAN)
 
-    response = post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
                                            follow=True)
 
     assert allowed(customer) == set()
@@ -148,7 +151,8 @@ def test_admin_turns_a_permission_off(signed_in, admin_agent, customer):
 
 
 def test_saving_the_current_settings_changes_and_logs_nothing(signed_in, admin_agent, customer):
-    response = post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
                                            follow=True)
 
     assert "Nothing changed: the permissions were already set that way." in response.content.decode()
@@ -266,7 +270,9 @@ def test_a_malformed_choice_is_a_form_error(signed_in, admin_agent, customer, da
 
 
 def test_an_unknown_resource_in_the_post_is_ignored(signed_in, admin_agent, customer):
-    response = post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny", "Software": "allow"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer),
+        {RESERVATIONS: "deny", SAVINGS_PLAN: "deny", "Software": "allow"})
 
     assert response.status_code == HTTPStatus.FOUND
     assert allowed(customer) == set()
@@ -314,10 +320,12 @@ def test_allowing_for_a_customer_without_an_owner_names_only_that_step(signed_in
 def test_a_suspended_azure_plan_does_not_make_a_customer_ready(signed_in, admin_agent, customer):
     Subscription.objects.filter(customer=customer).update(status=Subscription.Status.SUSPENDED)
 
-    response = post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert NO_AZURE_PLAN in response.content.decode()
+    # The refusal says what to do: reactivate the suspended plan, not buy another.
+    assert "Azure plan is suspended. Reactivate it on its Subscriptions page" in response.content.decode()
     assert allowed(customer) == set()
 
 
@@ -340,8 +348,39 @@ def test_the_account_page_shows_the_readiness_checklist(signed_in, sales_agent, 
 
     assert html.count('class="check-done"') == 1
     assert html.count('class="check-missing"') == 1
+    # A Sales agent could not grant it: the step is text, not a link to a page that refuses them.
+    assert "An Admin agent can do this: Grant the Owner role." in html
+    assert "<a href" not in html.split('class="checklist"')[1].split("</ul>")[0]
+
+
+def test_an_admin_agent_sees_the_missing_step_as_a_link(signed_in, admin_agent, unready_customer):
+    SubscriptionFactory(customer=unready_customer)
+
+    html = signed_in(admin_agent).get(account_url(unready_customer)).content.decode()
+
     subscriptions = reverse("customers:subscriptions", args=[unready_customer.tenant_id])
     assert f'<a href="{subscriptions}">Grant the Owner role</a>' in html
+
+
+def test_allow_is_visibly_unavailable_with_the_reason_when_not_ready(signed_in, admin_agent,
+                                                                   unready_customer):
+    PurchasePermissionFactory(customer=unready_customer, resource=RESERVATIONS)
+
+    html = signed_in(admin_agent).get(edit_url(unready_customer)).content.decode()
+
+    # Savings plans cannot be allowed yet; reservations, already allowed, can still be kept or turned off.
+    assert re.search(rf'<input type="radio" name="{SAVINGS_PLAN}" value="allow"[^>]* disabled', html)
+    assert not re.search(rf'<input type="radio" name="{RESERVATIONS}" value="allow"[^>]* disabled', html)
+    assert html.count("Allowing is unavailable until the customer is ready: see the steps above.") == 1
+
+
+def test_a_forged_allow_of_an_unavailable_choice_is_still_refused(signed_in, admin_agent, unready_customer):
+    response = signed_in(admin_agent).post(edit_url(unready_customer),
+                                           {RESERVATIONS: "deny", SAVINGS_PLAN: "allow"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert allowed(unready_customer) == set()
+    assert ActivityLogEntry.objects.get().status == Status.FAILED
 
 
 def test_the_account_page_warns_when_an_allowed_permission_cannot_be_used(signed_in, helpdesk_agent,
@@ -366,7 +405,8 @@ def test_the_account_page_gives_no_warning_for_a_ready_customer(signed_in, helpd
 
 def test_a_forged_post_that_would_change_nothing_is_still_refused_and_logged(signed_in, sales_agent,
                                                                              customer):
-    response = post_confirming(signed_in(sales_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
+    response = post_confirming(
+        signed_in(sales_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert allowed(customer) == set()

@@ -20,7 +20,7 @@ def current_tabs(response) -> list[str]:
 
 @pytest.mark.parametrize("section, path", [
     ("Account", "account/"), ("Subscriptions", "subscriptions/"), ("Users", "users/"),
-    ("Buy an Azure subscription", "subscriptions/new/"), ("Add a user", "users/new/"),
+    ("Buy an Azure plan", "subscriptions/new/"), ("Add a user", "users/new/"), ("History", "history/"),
 ])
 def test_a_customer_page_is_titled_with_the_customer_and_its_section(signed_in, admin_agent, customer,
                                                                      section, path):
@@ -43,6 +43,13 @@ def test_the_activity_log_marks_its_tab(signed_in, operator):
 
     assert title(response) == f"Activity log · {settings.PARTNER_NAME}"
     assert current_tabs(response) == ["Activity log"]
+
+
+def test_the_access_review_marks_its_tab(signed_in, operator):
+    response = signed_in(operator).get("/access-review/")
+
+    assert title(response) == f"Access review · {settings.PARTNER_NAME}"
+    assert current_tabs(response) == ["Access review"]
 
 
 def test_the_api_pages_mark_their_tab(signed_in, operator):

@@ -10,7 +10,8 @@ __all__ = ["PARTNER", "microsoft"]
 class Shop:
     """A customer in the simulator that may buy itself, synchronised into the portal."""
 
-    def __init__(self, microsoft, *, name="Contoso", permissions=("AzureReservedInstances", "AzureSavingsPlan")):
+    def __init__(self, microsoft, *, name="Contoso",
+                 permissions=("AzureReservedInstances", "AzureSavingsPlan")):
         self.builder = CustomerBuilder(name)
         self.buyer_id = self.builder.user("Olga Owner")
         self.buyer = self.builder.doc["users"][0]["userPrincipalName"]

@@ -30,7 +30,8 @@ def test_allowing_cost_visibility_is_pushed_through_the_outbox_and_read_back(sho
     assert [(e.source, e.status) for e in entries] == [("web", Status.SUCCEEDED),
                                                       (Source.MICROSOFT, Status.SUCCEEDED)]
     assert entries[1].actor == admin_agent
-    puts = [r for r in shop.sim.control.requests() if r["method"] == "PUT" and "policies/default" in r["path"]]
+    puts = [r for r in shop.sim.control.requests()
+            if r["method"] == "PUT" and "policies/default" in r["path"]]
     assert len(puts) == 1
 
     poll()   # read back: Azure still holds it

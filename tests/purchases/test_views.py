@@ -76,13 +76,15 @@ def test_an_admin_sets_the_limit_and_others_are_refused_and_logged(signed_in, ad
     limit = PurchaseLimit.objects.get()
     assert (limit.amount, limit.turn_off_at_limit) == (Decimal("5000"), True)
     make_purchase(customer, commitment="1000.00")
-    html = signed_in(admin_agent).get(reverse("customers:account", args=[customer.tenant_id])).content.decode()
+    html = signed_in(admin_agent).get(
+        reverse("customers:account", args=[customer.tenant_id])).content.decode()
     assert "1,000.00 of 5,000.00 USD" in html
     bad = signed_in(admin_agent).post(url, {"amount": "-4"})
     assert bad.status_code == HTTPStatus.FOUND and PurchaseLimit.objects.get().amount == Decimal("5000")
 
 
-def test_cost_visibility_is_off_by_default_admin_only_and_logged(signed_in, admin_agent, sales_agent, customer):
+def test_cost_visibility_is_off_by_default_admin_only_and_logged(
+        signed_in, admin_agent, sales_agent, customer):
     account = reverse("customers:account", args=[customer.tenant_id])
     html = signed_in(sales_agent).get(account).content.decode()
     assert "cannot see its Azure usage costs" in html and "never show in that cost data" in html
@@ -116,7 +118,8 @@ def test_allowing_asks_for_confirmation_first_and_a_skipping_post_changes_nothin
     assert done.status_code == HTTPStatus.FOUND
     assert list(PurchasePermission.objects.values_list("resource", flat=True)) == ["AzureReservedInstances"]
     # Turning off needs no confirmation.
-    off = client.post(url, {Resource.AZURE_RESERVATIONS.value: "deny", Resource.AZURE_SAVINGS_PLAN.value: "deny"})
+    off = client.post(url, {Resource.AZURE_RESERVATIONS.value: "deny",
+                            Resource.AZURE_SAVINGS_PLAN.value: "deny"})
     assert off.status_code == HTTPStatus.FOUND and not PurchasePermission.objects.exists()
 
 

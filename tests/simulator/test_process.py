@@ -88,3 +88,16 @@ def test_generate_refuses_sizes_out_of_range(simulator):
     from simulator.testing import SimulatorError
     with pytest.raises(SimulatorError, match="400"):
         simulator.control.generate(customers=10**9)
+
+
+def test_a_control_key_that_starts_with_a_dash_still_starts_the_simulator(tmp_path):
+    # secrets.token_urlsafe() gives such a key one time in 64; argparse read it as an option.
+    from simulator.testing import start_simulator
+
+    simulator = start_simulator(tmp_path, key="-dash-first-key")
+    try:
+        assert simulator.control.get_state() is not None
+        refused = requests.get(f"{simulator.url}/_simulator/state", verify=simulator.ca_path, timeout=10)
+        assert refused.status_code in (401, 403)
+    finally:
+        simulator.stop()

@@ -23,8 +23,8 @@ class Command(BaseCommand):
             raise CommandError(f"No agent has the e-mail address {email}.") from None
         if not agent.is_active:
             raise CommandError(f"{agent.email} is inactive: a token of theirs would not work.")
-        days = "" if expires_in_days is None else expires_in_days
-        form = ApiTokenForm({"name": name, "expires_in_days": days})
+        form = ApiTokenForm({"name": name, "expires_in_days": expires_in_days or "",
+                             "never_expires": expires_in_days is None})
         if not form.is_valid():
             raise CommandError(" ".join(f"{field}: {' '.join(errors)}"
                                         for field, errors in form.errors.items()))
