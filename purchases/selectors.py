@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -56,3 +57,27 @@ def twelve_month_totals(customer_ids) -> dict:
     for row in rows:
         totals.setdefault(row["customer_id"], []).append(row)
     return totals
+
+
+def account_cards(customer) -> dict:
+    """What the Account page's purchase cards show, in one query: the limit, the cost visibility and the
+    last 12 months' spend (a subquery), read through the customer's row."""
+    from django.db.models import DecimalField, OuterRef, Subquery
+
+    from customers.models import Customer
+
+    since = timezone.now() - ROLLING
+    spent = CustomerPurchase.objects.filter(customer=OuterRef("pk"), purchased_at__gte=since) \
+        .order_by().values("customer").annotate(total=Sum("commitment")).values("total")
+    row = Customer.objects.filter(pk=customer.pk).values(
+        "purchase_limit__amount", "purchase_limit__currency_code", "purchase_limit__turn_off_at_limit",
+        "billing_policy__view_charges",
+        spent=Subquery(spent, output_field=DecimalField(max_digits=16, decimal_places=2)),
+    ).first() or {}
+    return {
+        "amount": row.get("purchase_limit__amount"),
+        "currency_code": row.get("purchase_limit__currency_code"),
+        "turn_off_at_limit": bool(row.get("purchase_limit__turn_off_at_limit")),
+        "cost_allowed": row.get("billing_policy__view_charges") == "Allowed",
+        "spent": row.get("spent") or Decimal(0),
+    }

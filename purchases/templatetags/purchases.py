@@ -1,30 +1,33 @@
 """The Account page's purchase cards (self-purchase limit, cost visibility), drawn by purchases/ for the
-permissions app's page, which may not import it: {% load purchases %}{% purchase_cards customer %}."""
+permissions app's page, which may not import it: {% load purchases %}{% purchase_cards customer %}.
+
+One query (purchases.selectors.account_cards); the two small forms are written out in the template rather
+than rendered through Django's widget templates, which cost more than the rest of the cards together."""
 
 from django import template
 
 from purchases.forms import CostVisibilityForm, PurchaseLimitForm
-from purchases.limits import spend
-from purchases.models import BillingPolicy, PurchaseLimit
 from purchases.policies import can_manage_purchase_settings
+from purchases.selectors import account_cards
 
 register = template.Library()
+
+LIMIT_FIELDS = PurchaseLimitForm.base_fields
+COST_FIELD = CostVisibilityForm.base_fields["view_charges"]
 
 
 @register.inclusion_tag("purchases/account_cards.html", takes_context=True)
 def purchase_cards(context, customer):
     request = context["request"]
-    limit = PurchaseLimit.objects.filter(customer=customer).first()
-    policy = BillingPolicy.objects.filter(customer=customer).first()
-    spent = spend(customer)
-    allowed = bool(policy and policy.view_charges == BillingPolicy.ViewCharges.ALLOWED)
+    cards = account_cards(customer)
+    amount, spent = cards["amount"], cards["spent"]
     return {
-        "request": request, "customer": customer, "limit": limit, "spent": spent,
-        "percent": int(spent * 100 / limit.amount) if limit and limit.amount else None,
+        **cards, "request": request, "customer": customer,
+        "has_limit": amount is not None,
+        "percent": int(spent * 100 / amount) if amount else None,
         "can_manage": can_manage_purchase_settings(request.user),
-        "limit_form": PurchaseLimitForm(initial={
-            "amount": limit.amount if limit else None,
-            "turn_off_at_limit": bool(limit and limit.turn_off_at_limit)}),
-        "cost_form": CostVisibilityForm(initial={"view_charges": "Allowed" if allowed else "NotAllowed"}),
-        "cost_allowed": allowed, "cost_policy": policy,
+        "amount_field": LIMIT_FIELDS["amount"], "turn_off_field": LIMIT_FIELDS["turn_off_at_limit"],
+        "cost_field": COST_FIELD,
+        "cost_choices": [(value, label, (value == "Allowed") == cards["cost_allowed"])
+                         for value, label in COST_FIELD.choices],
     }
