@@ -23,7 +23,7 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -126,13 +126,13 @@ def _send(delivery: Delivery) -> None:
 
 
 def _claim(now) -> Delivery | None:
-    """Lease one due delivery (skip_locked on PostgreSQL: two workers never send one twice)."""
+    """Lease one due delivery (two workers never send one twice)."""
     with transaction.atomic():
         due = Delivery.objects.filter(state=Delivery.State.WAITING, next_attempt_at__lte=now) \
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        delivery = due.first()
+        # Locked FOR NO KEY UPDATE (a second worker waits, then finds the row leased and takes the next);
+        # the conditional update below is what makes the lease the claim's.
+        delivery = due.select_for_update(no_key=True, of=("self",)).first()
         if delivery is None:
             return None
         claimed = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.WAITING) \
