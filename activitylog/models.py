@@ -50,6 +50,15 @@ class Action(models.TextChoices):
     SELF_SERVE_POLICY_DRIFT = "self_serve_policy_drift", _("Self-Serve Policy Drift")
     RETRY_MICROSOFT_CHANGE = "retry_microsoft_change", _("Retry Change in Microsoft")
     APPLY_PORTAL_SETTING = "apply_portal_self_serve_policy", _("Apply Portal's Self-Serve Policy")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer Purchase")
+    UPDATE_CUSTOMER_BILLING_POLICY = "update_customer_billing_policy", _("Update Customer Billing Policy")
+    UPDATE_PURCHASE_LIMIT = "update_customer_purchase_limit", _("Update Customer Purchase Limit")
+    # issue 13: the partner's operations on what a customer bought (Azure's own words)
+    UPDATE_RESERVATION = "update_reservation", _("Update Reservation")
+    RETURN_RESERVATION = "return_reservation", _("Return Reservation")
+    EXCHANGE_RESERVATION = "exchange_reservation", _("Exchange Reservation")
+    UPDATE_SAVINGS_PLAN = "update_savings_plan", _("Update Savings Plan")
 
 
 class Status(models.TextChoices):
@@ -94,6 +103,13 @@ class ResourceType(models.TextChoices):
     ACTIVITY_LOG = "activity_log", _("Activity log")
     AGENT = "agent", _("Agent")
     SIGN_IN = "sign_in", _("Sign-in")
+    # --- issue 12 (purchases/) ---
+    CUSTOMER_PURCHASE = "customer_purchase", _("Customer purchase")
+    BILLING_POLICY = "billing_policy", _("Customer billing policy")
+    PURCHASE_LIMIT = "purchase_limit", _("Self-purchase limit")
+    # issue 13
+    RESERVATION = "reservation", _("Azure reservation")
+    SAVINGS_PLAN = "savings_plan", _("Azure savings plan")
 
 
 class AppendOnlyError(Exception):

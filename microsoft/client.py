@@ -222,6 +222,15 @@ def require(item: dict, *path: str, where: str = "", request_id: str = ""):
     return value
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer: its status, its JSON and its headers (case-insensitive)."""
+
+    status: int
+    data: dict
+    headers: object
+
+
 class MicrosoftClient:
     """HTTP to the four Microsoft services, with tokens from ``tokens`` (microsoft.tokens.Tokens)."""
 
@@ -247,11 +256,12 @@ class MicrosoftClient:
 
     def request(self, method: str, url: str, *, token: Callable[[], str], pace: Callable[[], float],
                 headers: dict | None = None, json_body=None, idempotent: bool = True,
-                request_id: str | None = None, correlation_id: str | None = None) -> dict:
+                request_id: str | None = None, correlation_id: str | None = None, full: bool = False):
         """Send, retrying what is worth retrying; the parsed JSON object (or {} for 204).
 
         ``request_id`` (MS-RequestId) is a new one unless given: the outbox sends its change's own on
-        every attempt; ``correlation_id`` (MS-CorrelationId) is the client's unless given.
+        every attempt; ``correlation_id`` (MS-CorrelationId) is the client's unless given. With ``full``, an
+        Answer (status, data, headers): a 202's Azure-AsyncOperation and Retry-After (issue 13).
         """
         request_id = request_id or str(uuid.uuid4())  # kept across retries: Partner Center's idempotency key
         correlation_id = correlation_id or self.correlation_id
@@ -294,10 +304,11 @@ class MicrosoftClient:
                         f"{', code ' + code if code else ''}){': ' + description if description else '.'}",
                         status=response.status_code, code=code, request_id=request_id, url=url)
                 elif response.status_code == 204 or not response.content:
-                    return {}
+                    return Answer(response.status_code, {}, response.headers) if full else {}
                 else:
                     try:
-                        return parse_json(response, request_id=request_id)
+                        data = parse_json(response, request_id=request_id)
+                        return Answer(response.status_code, data, response.headers) if full else data
                     except MalformedResponse as exc:
                         failure = exc  # a cut body is a dropped answer: a read is worth another try
             if attempt >= self.max_retries or not idempotent:

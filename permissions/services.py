@@ -68,28 +68,30 @@ def _policy_value(resources) -> dict:
     return {"permissions": policy_permissions(resources)}
 
 
-def _entry(resource: Resource, allowed: bool, current: set) -> dict:
+def _entry(resource: Resource, allowed: bool, current: set, reason: str = "") -> dict:
     """The entry one change of one permission writes; a refused one is shaped as the same change would
-    have been logged: the customer's permissions before and after."""
+    have been logged: the customer's permissions before and after (and why, when the portal changed it)."""
     after = current | {resource} if allowed else current - {resource}
     return {
         "action": Action.CREATE_PURCHASE_PERMISSION if allowed else Action.DELETE_PURCHASE_PERMISSION,
         "resource_type": ResourceType.SELF_SERVE_POLICY,
         "resource_id": resource,
         "old_value": _policy_value(current),
-        "new_value": _policy_value(after),
+        "new_value": {**_policy_value(after), **({"reason": reason} if reason else {})},
     }
 
 
 def set_purchase_permissions(
-    *, actor: Agent, customer: Customer, allowed: Mapping[str, bool], origin: Origin,
-    expected: Expected | None = None,
+    *, actor: Agent | None, customer: Customer, allowed: Mapping[str, bool], origin: Origin,
+    expected: Expected | None = None, reason: str = "",
 ) -> list[Resource]:
     """Allow or disallow self-purchases for a customer, all or nothing. Returns what changed.
 
     Turning a permission on creates it and turning it off deletes it, each with one
     Create/Delete Customer Purchase Permissions entry; asking for the current state is a no-op.
     Raises a PolicyPreconditionFailed when ``expected`` does not hold, before anything else.
+    ``actor=None`` is the portal itself (the self-purchase limit, issue 12): it may only turn permissions
+    off, and says why in ``reason``.
     """
     wanted = {Resource(resource): bool(allow) for resource, allow in allowed.items()}
     with audited(actor=actor, origin=origin, customer=customer) as audit:
@@ -102,7 +104,8 @@ def set_purchase_permissions(
         resources = current.resources
         audit.refused = [_entry(resource, allow, resources) for resource, allow in wanted.items()]
         changes = {res: allow for res, allow in wanted.items() if allow != (res in resources)}
-        if not can_change_purchase_permissions(actor):
+        by_portal = actor is None and not any(changes.values())
+        if not by_portal and (actor is None or not can_change_purchase_permissions(actor)):
             # The form posts every resource: log the changes that were refused, not a Failed
             # "Delete" for a permission that was never there.
             audit.refused = [_entry(res, allow, resources) for res, allow in changes.items()] or audit.refused
@@ -136,7 +139,7 @@ def set_purchase_permissions(
             else:
                 PurchasePermission.objects.filter(customer=locked, resource=resource).delete()
                 resources.discard(resource)
-            audit.succeeded(**{**_entry(resource, allow, before), "customer": locked})
+            audit.succeeded(**{**_entry(resource, allow, before, reason), "customer": locked})
         return list(changes)
 
 
@@ -251,3 +254,13 @@ def mark_reviewed(*, actor: Agent, customers: Sequence[Customer], origin: Origin
     if refused is not None:
         raise refused
     return reviewed
+
+
+# --- issue 12: the self-purchase limit turns the permissions off ---
+PORTAL_PERFORMER = "CSP Partner Portal"
+
+
+def turn_off_purchase_permissions(*, customer: Customer, origin: Origin, reason: str) -> list[Resource]:
+    """Turn every purchase permission off, the portal itself the actor (no agent), saying why."""
+    return set_purchase_permissions(actor=None, customer=customer, origin=origin, reason=reason,
+                                    allowed={resource: False for resource in Resource.values})

@@ -6,6 +6,7 @@ from functools import cached_property
 from uuid import UUID
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -78,6 +79,28 @@ def account(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     return render(request, "customers/account.html", account_context(request, customer))
 
 
+# Issue 12: allowing states the liability first. The second step's form carries a signed confirmation of
+# exactly what is being allowed, for this customer and this agent, for a quarter of an hour: a POST that
+# skips the step (or changes the choices after it) is shown the step again and changes nothing.
+CONFIRMATION_SALT = "permissions.allow-confirmation"
+CONFIRMATION_MAX_AGE = 15 * 60
+
+
+def _allow_confirmation(request: HttpRequest, customer: Customer, turning_on: list[str]) -> str:
+    return signing.dumps({"customer": str(customer.tenant_id), "agent": request.user.pk,
+                          "allow": sorted(turning_on)}, salt=CONFIRMATION_SALT)
+
+
+def _allow_confirmed(request: HttpRequest, customer: Customer, turning_on: list[str]) -> bool:
+    try:
+        data = signing.loads(request.POST.get("confirmation", ""), salt=CONFIRMATION_SALT,
+                             max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return data == {"customer": str(customer.tenant_id), "agent": request.user.pk,
+                    "allow": sorted(turning_on)}
+
+
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """The Account page with its Customer Permissions box open for editing."""
@@ -85,6 +108,14 @@ def edit(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     context = account_context(request, customer)
     form = PurchasePermissionsForm(posted(request), states=context["permission_states"],
                                    ready=context["readiness"].ready)
+    if request.method == "POST" and form.is_valid() and context["can_change_permissions"]:
+        states = {state.resource: state.allowed for state in context["permission_states"]}
+        turning_on = [res for res, allow in form.allowed().items() if allow and not states.get(res)]
+        if turning_on and context["readiness"].ready and not _allow_confirmed(request, customer, turning_on):
+            return render(request, "permissions/confirm_allow.html", {
+                **context, "choices": form.cleaned_data, "turning_on": turning_on,
+                "turning_on_labels": [Resource(res).label for res in turning_on],
+                "confirmation": _allow_confirmation(request, customer, turning_on)})
     if request.method == "POST" and (form.is_valid() or not context["can_change_permissions"]):
         try:
             # A read-only agent's POST is refused by the service, and logged, whatever it holds.

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "permissions",
     "activitylog",
     "agents",
+    "purchases",  # issue 12
     "api",
     "microsoft",
     "demo",
@@ -374,3 +375,24 @@ LOGGING = {
                 # Each failed sign-in is in the activity log; axes' own lines would repeat them.
                 "axes": {"level": "ERROR"}},
 }
+
+# --- Issue 12: what customers buy themselves (purchases/) ---
+# The purchases poll (orders, entitlements, audit records, reservations, savings plans), in minutes.
+PURCHASES_POLL_MINUTES = env.int("PURCHASES_POLL_MINUTES", default=5)
+# E-mail through Django's mail framework: any provider via django-anymail (EMAIL_BACKEND=anymail...),
+# the console under DJANGO_DEBUG (make run).
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+                        if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="portal@localhost")
+NOTIFY_EMAILS = env.list("NOTIFY_EMAILS", default=[])
+PURCHASE_WEBHOOK_URL = env.str("PURCHASE_WEBHOOK_URL", default="")
+PURCHASE_WEBHOOK_SECRET = env.str("PURCHASE_WEBHOOK_SECRET", default="")
+if PURCHASE_WEBHOOK_URL and not PURCHASE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("PURCHASE_WEBHOOK_URL needs PURCHASE_WEBHOOK_SECRET (the signature's key).")
+PURCHASE_WEBHOOK_TIMEOUT_SECONDS = env.float("PURCHASE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+PURCHASE_NOTIFY_MAX_ATTEMPTS = env.int("PURCHASE_NOTIFY_MAX_ATTEMPTS", default=6)
+PURCHASE_NOTIFY_BACKOFF_SECONDS = env.float("PURCHASE_NOTIFY_BACKOFF_SECONDS", default=30.0)
+
+# issue 13: how long a refund or exchange quote (Microsoft's session) may be confirmed; Microsoft does not
+# document a session's lifetime, so a confirmation after this gets a fresh quote.
+PARTNER_QUOTE_LIFETIME_SECONDS = env.int("PARTNER_QUOTE_LIFETIME_SECONDS", default=600)

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 import customers.urls
 import permissions.urls
+import purchases.urls
 from agents import entra, mfa, signin_views
 
 from . import views
@@ -17,7 +18,8 @@ def password_page(view_class):
 
 # One section of the site, served by two apps: customers (its list, subscriptions and users) and
 # permissions (the Account page, which shows the customer's readiness and purchase permissions).
-customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns]
+customer_pages = [*customers.urls.urlpatterns, *permissions.urls.urlpatterns,
+                  *purchases.urls.customer_urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list"), name="home"),
@@ -42,10 +44,13 @@ urlpatterns = [
     path("accounts/mfa/setup/", mfa.setup, name="mfa_setup"),
     path("language/", views.set_language, name="set_language"),
     path("customers/", include((customer_pages, "customers"))),
+    # issue 13: the partner's operations on a customer's reservations and savings plans
+    path("customers/", include(("purchases.operation_urls", "benefits"))),
     path("activity-log/", include("activitylog.urls")),
     path("agents/", include("agents.urls")),
     path("access-review/", include("permissions.review_urls")),
     path("microsoft/", include("microsoft.urls")),
+    path("purchases/", include("purchases.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("livez", views.livez, name="livez"),

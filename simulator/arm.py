@@ -480,7 +480,8 @@ def _visible(items: list[dict]) -> list[dict]:
 
 
 def _arm_object(item: dict, kind: str, id_prefix: str) -> dict:
-    data = {k: v for k, v in item.items() if k not in ("visibleToPartner", "reservations", "savingsPlans")}
+    data = {k: v for k, v in item.items() if k not in ("visibleToPartner", "reservations", "savingsPlans",
+                                                           "roleAssignments", "refundable")}
     data.setdefault("name", data.get("id", "").rsplit("/", 1)[-1] or str(uuid.uuid4()))
     data.setdefault("id", f"{id_prefix}/{data['name']}")
     data.setdefault("type", kind)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from . import customer_portal, identity, tokens
 from . import generate as generator
-from . import identity, tokens
 from .store import merge_settings
 from .web import HttpError, Request, Response, Router, dispatch, empty_response, json_response
 
@@ -229,3 +229,9 @@ def mint_token(sim, req: Request) -> Response:
                                 user=user, home_tenant=partner.get("tenantId") or tenant, scopes=scopes,
                                 mfa=body.get("mfa", True), lifetime=lifetime)
     return json_response(200, {"accessToken": token})
+
+
+@router.route("POST", "/customers/(?P<tenant>[^/]+)/purchases")
+def customer_purchase(sim, req: Request, tenant: str) -> Response:
+    """The customer's side: a customer user buys a reservation or a savings plan (customer_portal.py)."""
+    return customer_portal.purchase(sim, req, tenant)

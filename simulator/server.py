@@ -18,7 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import arm, certs, control, graph, identity, partnercenter
+from . import (
+    arm,
+    certs,
+    control,
+    graph,
+    identity,
+    partnercenter,
+    reservation_ops,  # noqa: F401 - registers its routes on arm.router (issue 13)
+)
 from .store import Store
 from .tokens import Signer
 from .web import HttpError, Request, Response, html_response, json_response
@@ -112,6 +120,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         rule = sim.store.take_fault(self.command, path)
         fault = rule["fault"] if rule else None
+        req.fault = rule   # a handler may act on its own fault kinds (operation_failed)
         entry = {"time": datetime.now(UTC).isoformat(), "service": service, "method": self.command,
                  "path": path, "query": split.query,
                  "msRequestId": self.headers.get("MS-RequestId") or self.headers.get("x-ms-client-request-id")

@@ -31,9 +31,14 @@ DEFAULT_SETTINGS = {
                        "armWrites": 200, "armWritesPerSecond": 10,
                        "armDeletes": 200, "armDeletesPerSecond": 10},
     "accessTokenLifetimeSeconds": 3600,
+    # issue 13 (simulator/reservation_ops.py): InProgress answers before a long-running operation ends,
+    # its Retry-After, how long a refund/exchange quote's session lives, policy errors every exchange gets.
+    "reservationOperations": {"operationPolls": 1, "retryAfterSeconds": 1, "quoteLifetimeSeconds": 600,
+                              "exchangePolicyErrors": []},
 }
 FAULT_KINDS = {"429", "500", "503", "drop", "drop_after", "html", "slow", "truncated", "unknown_enum",
-               "canned"}
+               "canned",
+               "operation_failed"}  # issue 13: the long-running operation it starts fails halfway
 JOURNAL_LIMIT = 200_000   # the oldest entries go first
 IDEMPOTENCY_LIMIT = 100_000
 

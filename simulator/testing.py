@@ -68,6 +68,12 @@ class Control:
         """An access token made to order: tenant, resource, appOnly, oid, mfa, expiresIn, appId."""
         return self._call("POST", "/tokens", json=claims)["accessToken"]
 
+    def purchase(self, tenant: str, **body) -> requests.Response:
+        """A customer user buys a reservation or savings plan itself (simulator/customer_portal.py). Returns
+        the raw response: a refusal is Azure's error (403), not an exception."""
+        return self.session.post(f"{self.url}/customers/{tenant}/purchases", json=body, timeout=60,
+                                 verify=self.ca_path)
+
 
 class Simulator:
     def __init__(self, process: subprocess.Popen, url: str, state_dir: Path, key: str) -> None:

@@ -1,3 +1,5 @@
+import re
+
 import factory
 from factory.django import DjangoModelFactory
 
@@ -75,3 +77,13 @@ class PurchasePermissionFactory(DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     resource = Resource.AZURE_RESERVATIONS
     granted_by = factory.SubFactory(AgentFactory)
+
+
+def post_confirming(client, url: str, data: dict, **kwargs):
+    """POST the Customer Permissions form as an agent does: when the answer is the liability confirmation
+    step (issue 12), confirm it with the token it carries."""
+    response = client.post(url, data, **kwargs)
+    found = re.search(r'name="confirmation" value="([^"]+)"', response.content.decode())
+    if found:
+        response = client.post(url, {**data, "confirmation": found.group(1)}, **kwargs)
+    return response

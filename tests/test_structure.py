@@ -9,6 +9,8 @@ Apps, from the bottom up; each may import only the apps below it (and Django, an
     outbox       changes queued for Microsoft in the deciding service's transaction, and their worker
     permissions  purchase permissions, readiness, the Account page
     microsoft    the Microsoft connection: client, tokens, the sync into customers and permissions
+    purchases    what customers buy themselves: mirrors, de-duplication, notifications, the limit,
+                 the partner's operations on them
     api          the JSON API and API tokens
     demo         seed_demo, which acts out every service
 
@@ -22,7 +24,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["portal", "activitylog", "agents", "customers", "outbox", "permissions", "microsoft", "api", "demo"]
+LAYERS = ["portal", "activitylog", "agents", "customers", "outbox", "permissions", "microsoft", "purchases",
+          "api", "demo"]
 PROJECT_MODULES = {"portal/settings.py", "portal/urls.py", "portal/wsgi.py"}
 
 

@@ -29,6 +29,11 @@ def test_admin_agent_allows_reservations_and_finds_the_change_in_the_activity_lo
     reservations.get_by_label("Allow customer to purchase", exact=True).check()
     permissions.get_by_role("button", name="Save").click()
 
+    # Allowing states the liability first: nothing is allowed until the agent accepts it.
+    expect(page.get_by_role("heading", name="Confirm: let the customer buy by itself")).to_be_visible()
+    assert not PurchasePermission.objects.exists()
+    page.get_by_role("button", name="I understand: allow").click()
+
     expect(page.get_by_role("status")).to_contain_text("Customer permissions saved for Contoso Ltd")
     expect(permissions.get_by_role("row", name="Azure reservations")).to_contain_text(
         "Allow customer to purchase")

@@ -83,6 +83,9 @@ def test_admin_agent_does_the_whole_job_in_indonesian(indonesian_page: Page, adm
     reservations.get_by_label("Izinkan pelanggan membeli", exact=True).check()
     no_english(page)
     permissions.get_by_role("button", name="Simpan").click()
+    expect(page.get_by_role("heading", name="Konfirmasi: izinkan pelanggan membeli sendiri")).to_be_visible()
+    no_english(page)
+    page.get_by_role("button", name="Saya mengerti: izinkan").click()
     expect(page.get_by_role("status")).to_contain_text(
         "Izin pelanggan untuk PT Nusantara Digital disimpan.")
     reservations_row = permissions.get_by_role("row", name="Reservasi Azure")

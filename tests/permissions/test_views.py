@@ -11,7 +11,7 @@ from activitylog.models import Action, ActivityLogEntry, Status
 from customers.models import Subscription
 from permissions.models import PurchasePermission, Resource
 from portal.models import Agent
-from tests.factories import PurchasePermissionFactory, SubscriptionFactory
+from tests.factories import PurchasePermissionFactory, SubscriptionFactory, post_confirming
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,8 @@ def test_admin_allows_reservations_and_sees_it_everywhere(signed_in, admin_agent
     client = signed_in(admin_agent)
     assert client.get(edit_url(customer)).status_code == HTTPStatus.OK
 
-    response = client.post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"}, follow=True)
+    response = post_confirming(
+        client, edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"}, follow=True)
 
     assert response.redirect_chain == [(account_url(customer), HTTPStatus.FOUND)]
     html = response.content.decode()
@@ -125,7 +126,8 @@ def test_admin_allows_reservations_and_sees_it_everywhere(signed_in, admin_agent
 
 
 def test_admin_allows_both_at_once_with_one_entry_each(signed_in, admin_agent, customer):
-    response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
 
     assert response.status_code == HTTPStatus.FOUND
     assert allowed(customer) == {RESERVATIONS, SAVINGS_PLAN}
@@ -138,7 +140,8 @@ def test_admin_allows_both_at_once_with_one_entry_each(signed_in, admin_agent, c
 def test_admin_turns_a_permission_off(signed_in, admin_agent, customer):
     PurchasePermissionFactory(customer=customer, resource=SAVINGS_PLAN)
 
-    response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
                                            follow=True)
 
     assert allowed(customer) == set()
@@ -148,7 +151,8 @@ def test_admin_turns_a_permission_off(signed_in, admin_agent, customer):
 
 
 def test_saving_the_current_settings_changes_and_logs_nothing(signed_in, admin_agent, customer):
-    response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"},
                                            follow=True)
 
     assert "Nothing changed: the permissions were already set that way." in response.content.decode()
@@ -158,8 +162,8 @@ def test_saving_the_current_settings_changes_and_logs_nothing(signed_in, admin_a
 
 def test_last_changed_shows_the_latest_success_not_a_refused_attempt(signed_in, admin_agent, sales_agent,
                                                                      customer):
-    signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
-    signed_in(sales_agent).post(edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
+    post_confirming(signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
+    post_confirming(signed_in(sales_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
 
     html = signed_in(sales_agent).get(account_url(customer)).content.decode()
 
@@ -177,7 +181,7 @@ def test_last_changed_shows_the_latest_success_not_a_refused_attempt(signed_in, 
 ])
 def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(signed_in, non_admin_agent, customer,
                                                                   data):
-    response = signed_in(non_admin_agent).post(edit_url(customer), data)
+    response = post_confirming(signed_in(non_admin_agent), edit_url(customer), data)
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert allowed(customer) == set()
@@ -196,7 +200,7 @@ def test_a_forged_post_by_a_read_only_agent_is_refused_and_logged(signed_in, non
     {RESERVATIONS: "allow\x00", SAVINGS_PLAN: "allow"},
 ])
 def test_a_forged_post_with_invalid_data_is_refused_and_logged(signed_in, non_admin_agent, customer, data):
-    response = signed_in(non_admin_agent).post(edit_url(customer), data)
+    response = post_confirming(signed_in(non_admin_agent), edit_url(customer), data)
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert allowed(customer) == set()
@@ -214,7 +218,7 @@ def test_a_forged_post_with_invalid_data_is_refused_and_logged(signed_in, non_ad
 def test_a_forged_post_to_turn_a_permission_off_is_refused(signed_in, non_admin_agent, customer):
     PurchasePermissionFactory(customer=customer, resource=RESERVATIONS)
 
-    response = signed_in(non_admin_agent).post(edit_url(customer),
+    response = post_confirming(signed_in(non_admin_agent), edit_url(customer),
                                                {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.FORBIDDEN
@@ -228,7 +232,7 @@ def test_the_edit_page_needs_a_csrf_token(admin_agent, customer):
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_agent)
 
-    response = client.post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
+    response = post_confirming(client, edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "allow"})
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert allowed(customer) == set()
@@ -240,7 +244,7 @@ def test_the_edit_page_accepts_its_own_csrf_token(admin_agent, customer):
     client.force_login(admin_agent)
     client.get(edit_url(customer))
 
-    response = client.post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny",
+    response = post_confirming(client, edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny",
                                                 "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
 
     assert response.status_code == HTTPStatus.FOUND
@@ -256,7 +260,7 @@ def test_the_edit_page_accepts_its_own_csrf_token(admin_agent, customer):
     {RESERVATIONS: "allow\x00", SAVINGS_PLAN: "allow"},
 ])
 def test_a_malformed_choice_is_a_form_error(signed_in, admin_agent, customer, data):
-    response = signed_in(admin_agent).post(edit_url(customer), data)
+    response = post_confirming(signed_in(admin_agent), edit_url(customer), data)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     html = response.content.decode()
@@ -266,8 +270,9 @@ def test_a_malformed_choice_is_a_form_error(signed_in, admin_agent, customer, da
 
 
 def test_an_unknown_resource_in_the_post_is_ignored(signed_in, admin_agent, customer):
-    response = signed_in(admin_agent).post(
-        edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny", "Software": "allow"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer),
+        {RESERVATIONS: "deny", SAVINGS_PLAN: "deny", "Software": "allow"})
 
     assert response.status_code == HTTPStatus.FOUND
     assert allowed(customer) == set()
@@ -315,7 +320,8 @@ def test_allowing_for_a_customer_without_an_owner_names_only_that_step(signed_in
 def test_a_suspended_azure_plan_does_not_make_a_customer_ready(signed_in, admin_agent, customer):
     Subscription.objects.filter(customer=customer).update(status=Subscription.Status.SUSPENDED)
 
-    response = signed_in(admin_agent).post(edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
+    response = post_confirming(
+        signed_in(admin_agent), edit_url(customer), {RESERVATIONS: "allow", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     # The refusal says what to do: reactivate the suspended plan, not buy another.
@@ -399,7 +405,8 @@ def test_the_account_page_gives_no_warning_for_a_ready_customer(signed_in, helpd
 
 def test_a_forged_post_that_would_change_nothing_is_still_refused_and_logged(signed_in, sales_agent,
                                                                              customer):
-    response = signed_in(sales_agent).post(edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
+    response = post_confirming(
+        signed_in(sales_agent), edit_url(customer), {RESERVATIONS: "deny", SAVINGS_PLAN: "deny"})
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert allowed(customer) == set()
