@@ -26,10 +26,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Session + agent, and the customer with its readiness, its permissions and who last changed each; then
-# where its policy stands in Partner Center: the latest queued change and a drift (issue 11); then the
-# purchase cards' limit, cost visibility and 12 months' spend, one query (issue 12).
-ACCOUNT_QUERIES = 6
-PERMISSIONS_EDIT_QUERIES = 6
+# where its policy stands in Partner Center: the latest queued change, since when changes wait, and a drift,
+# one query (issue 11); then the purchase cards' limit, cost visibility and 12 months' spend, one query
+# (issue 12).
+ACCOUNT_QUERIES = 5
+PERMISSIONS_EDIT_QUERIES = ACCOUNT_QUERIES  # the same page, its box open
 # Session + agent, the customer, "has it any users?", the subscriptions, their role assignments.
 SUBSCRIPTIONS_QUERIES = 6
 # Session + agent, the customer, its users, their role assignments with their subscriptions.
