@@ -323,6 +323,7 @@ def test_the_activity_log_page_filters_by_source_partner_center(imported_records
     assert page.status_code == 200
     assert "Create Order" in text and "update_customer_qualification" in text
     assert "brand_new_operation" in text and text.count('<tbody class="log-entry') == 3
+    assert "In Partner Center" in text and str(uuid.UUID(int=2)) in text   # the record's id and date
     everything = client.get(reverse("activitylog:list")).content.decode()
     assert "brand_new_operation" in everything and everything.count('<tbody class="log-entry') == 4
 
