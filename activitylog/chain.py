@@ -49,7 +49,7 @@ CONTENT_FIELDS = (
 )
 # Fields added after entries were already chained: covered only when not null, so that every entry
 # written before a field existed (or without it) keeps the hash it was given.
-OPTIONAL_CONTENT_FIELDS = ("failure_messages",)
+OPTIONAL_CONTENT_FIELDS = ("failure_messages", "source_record")
 HASHED_FIELDS = CONTENT_FIELDS + OPTIONAL_CONTENT_FIELDS
 
 

@@ -64,6 +64,9 @@ class Action(models.TextChoices):
 class Status(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    # Partner Center's other operationStatus values, on its imported audit records (MICROSOFT.md §4.3).
+    IN_PROGRESS = "progress", _("In progress")
+    DECLINED = "decline", _("Declined")
 
 
 class Source(models.TextChoices):
@@ -72,6 +75,8 @@ class Source(models.TextChoices):
     SYSTEM = "system", _("System")
     # Brought in from Partner Center, Azure or Microsoft Graph by the Microsoft sync.
     MICROSOFT = "microsoft", _("Microsoft")
+    # Partner Center's own activity log (audit records), imported as it was (microsoft/audit_import.py).
+    PARTNER_CENTER = "partner_center", _("Partner Center")
 
 
 _LABELS: dict[tuple[type, str], dict[str, str]] = {}
@@ -179,6 +184,9 @@ class ActivityLogEntry(models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    # What the source recorded that the fields above do not hold: an imported Partner Center audit
+    # record's id, operationDate, applicationId, customizedData... Null on the portal's own entries.
+    source_record = models.JSONField(_("source's record"), null=True, blank=True, encoder=DjangoJSONEncoder)
 
     # The hash chain (chain.py): this entry's SHA-256 over its content and the previous entry's hash.
     prev_hash = models.CharField(_("previous entry's hash"), max_length=64, editable=False)

@@ -117,18 +117,26 @@ def audit_record(entry: ActivityLogEntry) -> dict:
         "resourceId": entry.resource_id,
         "failureReason": entry.failure_reason,
     }
+    customized = [{"key": key, "value": value} for key, value in data.items() if value]
+    # An imported Partner Center record: its own customizedData and application, and its id and date there.
+    record = entry.source_record if isinstance(entry.source_record, dict) else {}
+    if record:
+        originals = [pair for pair in record.get("customizedData") or [] if isinstance(pair, dict)]
+        named = (("partnerCenterRecordId", "id"), ("partnerCenterOperationDate", "operationDate"))
+        customized = originals + [{"key": key, "value": str(record[name])} for key, name in named
+                                  if record.get(name)] + customized
     return {
         "partnerId": settings.PARTNER_TENANT_ID,
         "customerId": str(entry.customer_tenant_id) if entry.customer_tenant_id else None,
         "customerName": entry.customer_name,
         "userPrincipalName": entry.actor_email,
-        "applicationId": "",
+        "applicationId": str(record.get("applicationId") or ""),
         "resourceType": entry.resource_type,
         "resourceOldValue": _json_text(entry.old_value),
         "resourceNewValue": _json_text(entry.new_value),
         "operationType": OPERATION_TYPES.get(entry.action, entry.action),
         "operationDate": json_time(entry.occurred_at),
         "operationStatus": entry.status,
-        "customizedData": [{"key": key, "value": value} for key, value in data.items() if value],
+        "customizedData": customized,
         "attributes": {"objectType": "AuditRecord"},
     }

@@ -7,6 +7,7 @@ with jitter on 5xx, timeouts and dropped connections, bounds its retries, and tu
 cannot use into a typed error that says what came back (MICROSOFT.md §0-§2).
 """
 
+import json
 import logging
 import os
 import random
@@ -16,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -426,6 +427,21 @@ class MicrosoftClient:
         if not uri.startswith("/v1/"):
             uri = "/v1" + uri
         return self.partner_center_url + uri
+
+    def audit_records(self, start, end=None, *, size: int = 500, query_filter: dict | None = None
+                      ) -> Iterator[dict]:
+        """Partner Center's audit records from the day ``start`` to the day ``end`` (dates, UTC, both
+        included; at most 30 days, none older than 90: MICROSOFT.md §4.3), following the continuation
+        token. ``query_filter``: {"Field": "CustomerId" | "CompanyName" | "ResourceType", "Value": …,
+        "Operator": …}.
+        """
+        path = f"/v1/auditrecords?startDate={start:%Y-%m-%d}"
+        if end is not None:
+            path += f"&endDate={end:%Y-%m-%d}"
+        path += f"&size={size}"
+        if query_filter is not None:
+            path += "&filter=" + quote(json.dumps(query_filter))
+        return self.pc_collection(path)
 
     def customers(self, *, size: int = 100) -> Iterator[dict]:
         return self.pc_collection(f"/v1/customers?size={size}")

@@ -90,3 +90,74 @@ class SyncError(models.Model):
     def __str__(self) -> str:
         return self.message[:80]
 
+
+
+# --- Partner Center's activity log, imported (issue 11 step 6; audit_import.py) ---------------------
+
+class AuditImportState(models.Model):
+    """The import's high-water mark (pk=1): every day up to ``imported_through`` has been imported whole
+    (the last of them re-read next time, for records that land late). Its row lock serialises writers."""
+
+    imported_through = models.DateField(_("imported through"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Partner Center activity log import")
+        verbose_name_plural = _("Partner Center activity log import")
+
+    def __str__(self) -> str:
+        return f"Partner Center audit records imported through {self.imported_through or 'never'}"
+
+    @classmethod
+    def get(cls) -> "AuditImportState":
+        state, _created = cls.objects.get_or_create(pk=1)
+        return state
+
+
+class AuditImportRun(models.Model):
+    """One import: its windows, what it found and wrote, and the error that stopped it, if one did."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        NEEDS_RECONNECTING = "needs_reconnecting", _("Needs reconnecting")
+
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, default=Outcome.RUNNING)
+    # {"windows": n, "pages": n, "fetched": n, "imported": n, "duplicates": n, "requests": n, "seconds": s}
+    counts = models.JSONField(_("counts"), default=dict)
+    imported_through = models.DateField(_("imported through"), null=True, blank=True)
+    # The window that failed (nothing of it was written) and what Microsoft answered.
+    failed_window_start = models.DateField(_("failed window from"), null=True, blank=True)
+    failed_window_end = models.DateField(_("failed window to"), null=True, blank=True)
+    message = models.TextField(_("error"), blank=True)
+    error_code = models.CharField(_("Microsoft's error code"), max_length=100, blank=True)
+    request_id = models.CharField(_("request id"), max_length=100, blank=True)
+    status_code = models.PositiveIntegerField(_("HTTP status"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Partner Center activity log import run")
+        verbose_name_plural = _("Partner Center activity log import runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Partner Center audit import {self.started_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+
+class ImportedAuditRecord(models.Model):
+    """Each Partner Center audit record imported, once: its id is unique, so a rerun after a crash (or two
+    imports at once) never writes a record twice. Written in the same transaction as the record's activity log
+    entry (whose source_record carries the same id), and kept apart from the append-only log: past Partner
+    Center's 90 days a record cannot come back, so these rows may go while the entries stay."""
+
+    record_id = models.CharField(_("Partner Center record id"), max_length=200, unique=True)
+    operation_date = models.DateTimeField(_("operation date"), null=True, blank=True, db_index=True)
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("imported Partner Center audit record")
+        verbose_name_plural = _("imported Partner Center audit records")
+
+    def __str__(self) -> str:
+        return self.record_id

@@ -15,6 +15,7 @@ from outbox.models import OutboxChange
 from permissions.models import SELF_SERVE_POLICY_CHANGE, PartnerCenterPolicy
 
 from . import tasks
+from .audit_import import audit_import_context
 from .models import Connection, SyncError, SyncRun
 from .policies import can_sync_now, can_view_connection
 from .sync import KINDS
@@ -42,6 +43,7 @@ def connection(request: HttpRequest) -> HttpResponse:
         "can_sync": can_sync_now(request.user),
         "sync_pending": _sync_pending(),
         **_outbox_context(),
+        **audit_import_context(),
     })
 
 

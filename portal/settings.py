@@ -125,6 +125,10 @@ MICROSOFT_ARM_READS_PER_SECOND = env.float("MICROSOFT_ARM_READS_PER_SECOND", def
 MICROSOFT_ARM_READS_BURST = env.int("MICROSOFT_ARM_READS_BURST", default=200)
 MICROSOFT_TIMEOUT_SECONDS = env.float("MICROSOFT_TIMEOUT_SECONDS", default=30.0)
 MICROSOFT_MAX_RETRIES = env.int("MICROSOFT_MAX_RETRIES", default=4)
+# Partner Center's activity log (audit records) is imported this often (it keeps 90 days; at least daily),
+# in windows of at most this many days (Partner Center answers 30 at most): microsoft/audit_import.py.
+MICROSOFT_AUDIT_IMPORT_HOURS = env.int("MICROSOFT_AUDIT_IMPORT_HOURS", default=6)
+MICROSOFT_AUDIT_WINDOW_DAYS = env.int("MICROSOFT_AUDIT_WINDOW_DAYS", default=30)
 
 # The worker (django-tasks with its database backend): manage.py run_worker.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

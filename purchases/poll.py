@@ -7,11 +7,9 @@ PURCHASES_POLL_MINUTES (purchases.tasks); `manage.py poll_purchases` runs one no
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -73,10 +71,9 @@ class Reader:
 
     def create_order_records(self, since) -> dict[str, list[dict]]:
         """The create_order audit records since `since`, by customer tenant id (one partner-wide read)."""
-        query = json.dumps({"Field": "ResourceType", "Value": "order", "Operator": "equals"})
-        path = (f"/v1/auditrecords?startDate={since:%Y-%m-%d}&size=500&filter={quote(query)}")
+        query = {"Field": "ResourceType", "Value": "order", "Operator": "equals"}
         found: dict[str, list[dict]] = {}
-        for item in self.client.pc_collection(path):
+        for item in self.client.audit_records(since, size=500, query_filter=query):
             if str(item.get("operationType", "")).lower() == "create_order":
                 found.setdefault(str(item.get("customerId", "")).lower(), []).append(item)
         return found

@@ -562,7 +562,7 @@ def audit_records(sim, req: Request) -> Response:
         finish = parse_when(req.query["endDate"], end=True) if req.query.get("endDate") else now
         if finish < start:
             raise pc_error(400, "400", "The end date is before the start date.")
-        if finish - start > timedelta(days=31):
+        if finish - start > timedelta(days=30):   # an end date is its whole day: 30 days, both included
             raise pc_error(400, "400", "The date range must not exceed 30 days.")
         query_filter = None
         if req.query.get("filter"):

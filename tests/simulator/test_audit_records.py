@@ -96,3 +96,14 @@ def test_paging_with_the_continuation_token(sim, http, records):
 
 def test_the_auditactivity_path_answers_the_same(sim, http, records):
     assert get(http, sim, path="/auditactivity/v1/auditrecords").json()["totalCount"] == 30
+
+
+def test_thirty_days_both_included_answer_and_thirty_one_are_400(sim, http, records):
+    start = records - timedelta(days=60)
+    thirty = get(http, sim, {"startDate": day(start), "endDate": day(start + timedelta(days=29))})
+    assert thirty.status_code == 200
+    assert all(day(start) <= r["operationDate"][:10] <= day(start + timedelta(days=29))
+               for r in thirty.json()["items"])
+    thirty_one = get(http, sim, {"startDate": day(start), "endDate": day(start + timedelta(days=30))})
+    assert thirty_one.status_code == 400
+    assert "30 days" in thirty_one.json()["description"]
