@@ -104,17 +104,43 @@ def phase(args) -> dict:
         result = run_sync()
         seconds = time.perf_counter() - wall
         journal = control.requests()
-        pc = [r for r in journal if r.get("service") == "partnercenter"
-              and "/v1/customers" in r["path"]]
         out["full"] = _summary(result, seconds, time.process_time() - cpu, args.customers)
-        out["partner_center_requests"] = len(pc)
         out["answered_429"] = sum(1 for r in journal if r.get("status") == 429)
         out["all_requests_journaled"] = len(journal)
-        floor = len(pc) / (500 * args.scale) * 60
+        # The floor: each throttle scope's requests divided by its limit; the largest binds.
+        limit = 500 * args.scale / 60  # per second
+        scopes = {}
+        for r in journal:
+            if r.get("service") == "partnercenter":
+                scope = _simulator_scope(r["path"])
+                if scope:
+                    scopes[scope] = scopes.get(scope, 0) + 1
+        out["partner_center_requests_by_scope"] = scopes
+        floors = {scope: n / limit for scope, n in scopes.items()}
+        arm = {}
+        for r in journal:
+            if r.get("service") == "management" and r["method"] == "GET":
+                arm[r["path"].split("/")[3] if r["path"].count("/") > 3 else r["path"]] = \
+                    arm.get(r["path"].split("/")[3] if r["path"].count("/") > 3 else r["path"], 0) + 1
+        busiest = max(arm.values(), default=0)
+        floors["arm_reads_busiest_subscription"] = max(0.0, (busiest - 250 * args.scale) / (25 * args.scale))
+        binding = max(floors, key=floors.get)
+        floor = floors[binding]
+        out["floor_binding_scope"] = binding
         out["floor_seconds"] = round(floor, 1)
         out["ratio_to_floor"] = round(seconds / floor, 3) if floor else None
         out["scale"] = args.scale
     return out
+
+
+def _simulator_scope(path: str) -> str | None:
+    """The simulator's throttle bucket for a Partner Center path (simulator/partnercenter.py throttle())."""
+    parts = path.split("/v1/", 1)[-1].split("/")
+    if parts[0] != "customers":
+        return None  # SelfServePolicy, audit records: no documented limit, not throttled
+    if len(parts) <= 2:
+        return "customer"
+    return {"subscriptions": "subscription", "orders": "order"}.get(parts[2])
 
 
 def _profiled(call, path):
