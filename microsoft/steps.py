@@ -111,7 +111,12 @@ def push_role(client: MicrosoftClient, change: OutboxChange) -> Applied:
         if exc.status != 409:
             raise
         # RoleAssignmentExists: ours (a repeat after a lost answer), or someone else's for this user.
-        created = _arm(client, tenant, "GET", url)
+        try:
+            created = _arm(client, tenant, "GET", url)
+        except MicrosoftError as missing:
+            if missing.status == 404:
+                raise exc from None  # not ours: Azure's own reason (RoleAssignmentExists) stands
+            raise
         if str((created.get("properties") or {}).get("principalId", "")).lower() != principal.lower():
             raise
     properties = created.get("properties") or {}
