@@ -56,16 +56,15 @@ def role_grant(request: HttpRequest, tenant_id: UUID, subscription_id: UUID) -> 
             messages.success(request, _("Role assignment sent to Azure.") + " " + str(WAITING))
             return redirect("customers:subscriptions", customer.tenant_id)
     require_manager(request, Action.CREATE_ROLE_ASSIGNMENT, ResourceType.ROLE_ASSIGNMENT, customer)
+    intro = _("Customers need the Owner role on an Azure subscription to buy reservations "
+              "and savings plans for it. The role is created in Azure, in the customer's tenant.")
     if not form.fields["azure_subscription"].queryset.exists():
-        form.add_error(None, _("Microsoft lists no active Azure subscription in %(name)s yet. Sync the "
-                               "customer, then grant the role.") % {"name": subscription})
+        intro = _("Microsoft lists no active Azure subscription in %(name)s yet. Sync the customer, then "
+                  "grant the role.") % {"name": subscription}
     return _form_page(
         request, customer, form, title=_("Grant a role on %(name)s") % {"name": subscription},
         submit=_("Grant role"), section="subscriptions",
-        cancel=reverse("customers:subscriptions", args=[customer.tenant_id]),
-        intro=_("Customers need the Owner role on an Azure subscription to buy reservations "
-                "and savings plans for it. The role is created in Azure, in the customer's tenant."),
-    )
+        cancel=reverse("customers:subscriptions", args=[customer.tenant_id]), intro=intro)
 
 
 @require_http_methods(["GET", "POST"])
