@@ -137,7 +137,8 @@ def test_buy_a_plan_add_a_user_and_grant_owner_end_to_end_the_account_becomes_re
     [put] = writes(sim, "roleAssignments")
     assert put["method"] == "PUT" and put["status"] == 201
     assignment = RoleAssignment.objects.get(azure_subscription=azure, principal_type="User")
-    assert (assignment.role, assignment.principal_sign_in_name) == ("owner", "lee.gu@fabrikam.onmicrosoft.com")
+    assert (assignment.role, assignment.principal_sign_in_name) == (
+        "owner", "lee.gu@fabrikam.onmicrosoft.com")
     assert assignment.principal_id == user_id(sim, fabrikam, "lee.gu@fabrikam.onmicrosoft.com")
     assert purchase_readiness(fabrikam).ready
     page = account_page(client, fabrikam)
@@ -280,14 +281,16 @@ def test_a_role_put_whose_answer_was_lost_is_read_back_and_applied_once(contoso,
     assert OutboxChange.objects.get(kind__in=STEP_KINDS).state == State.APPLIED
     held = sim_customer(sim, contoso)["subscriptions"][0]["azureSubscriptions"][0]["roleAssignments"]
     assert sorted(a["principalType"] for a in held) == ["ForeignGroup", "User", "User"]
-    assert RoleAssignment.objects.filter(principal_sign_in_name="alexwilber@contoso.onmicrosoft.com").count() == 1
+    assert RoleAssignment.objects.filter(
+        principal_sign_in_name="alexwilber@contoso.onmicrosoft.com").count() == 1
 
 
 WRITES_BY_FORM = {
     "buy": (Action.CREATE_ORDER, lambda c: (reverse("customers:subscription_buy", args=[c.tenant_id]),
                                             {"friendly_name": "Azure plan"})),
     "user": (Action.ADD_CUSTOMER_USER, lambda c: (reverse("customers:user_add", args=[c.tenant_id]), {
-        "user_principal_name": "new@contoso.onmicrosoft.com", "display_name": "New", "usage_location": "US"})),
+        "user_principal_name": "new@contoso.onmicrosoft.com", "display_name": "New",
+        "usage_location": "US"})),
     "grant": (Action.CREATE_ROLE_ASSIGNMENT, lambda c: (reverse("customers:role_grant", args=[
         c.tenant_id, Subscription.objects.get(customer=c).subscription_id]), {
         "azure_subscription": AzureSubscription.objects.get(subscription__customer=c).pk,
@@ -312,7 +315,8 @@ def test_every_other_role_is_refused_logged_and_nothing_reaches_microsoft(
     assert not OutboxChange.objects.exists()
     assert drain() == 0
     assert writes(sim) == []
-    assert (Subscription.objects.count(), CustomerUser.objects.count(), RoleAssignment.objects.count()) == rows
+    assert rows == (Subscription.objects.count(), CustomerUser.objects.count(),
+                    RoleAssignment.objects.count())
 
 
 def test_add_customer_links_to_partner_center_and_writes_nothing(admin_agent, signed_in, simulator):
