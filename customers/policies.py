@@ -13,14 +13,6 @@ def can_manage_customers(agent: Agent) -> bool:
     return has_role(agent, Agent.Role.ADMIN_AGENT)
 
 
-def written_at_microsoft() -> bool:
-    """Live mode: customers, Azure plans and Owners are made at Microsoft and arrive by the sync, so the
-    portal's own forms for them link there instead of writing rows Microsoft does not have."""
-    from django.conf import settings
-
-    return settings.MICROSOFT_CLOUD == "live"
-
-
 PARTNER_CENTER_CUSTOMERS_URL = "https://partner.microsoft.com/dashboard/v2/customers/list"
 
 

@@ -8,7 +8,8 @@ class MicrosoftConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import self_serve, tasks
+        from . import self_serve, steps, tasks
 
         self_serve.register()
+        steps.register()
         tasks.listen_to_the_outbox()

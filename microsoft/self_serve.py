@@ -69,9 +69,15 @@ def _is(exc: MicrosoftError, status: int, code: str | None = None) -> bool:
 
 
 def apply(change: OutboxChange) -> Applied:
+    return applying(_push, change)
+
+
+def applying(push, change: OutboxChange):
+    """``push(client, change)`` with a client of its own, Microsoft's answers turned into the outbox's
+    outcomes (the readiness steps use it too, microsoft/steps.py)."""
     client = _client()
     try:
-        return _push(client, change)
+        return push(client, change)
     except CredentialsRefused as exc:
         mark_needs_reconnecting(str(exc))
         raise Blocked(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
@@ -164,12 +170,7 @@ def settled(change: OutboxChange) -> None:
     if not operation:
         operation = "delete" if not want else "update"
     before = change.result.get("before") if applied else change.progress.get("before")
-    reason = ""
-    if not applied:
-        details = ", ".join(part for part in (
-            f"code {change.error_code}" if change.error_code else "",
-            f"request id {change.error_request_id}" if change.error_request_id else "") if part)
-        reason = change.error_message + (f" ({details})" if details else "")
+    reason = "" if applied else failure_reason(change)
     record(action=OPERATIONS[operation], actor=change.actor,
            origin=Origin(source=Source.MICROSOFT, request_id=str(change.ms_request_id),
                          correlation_id=change.correlation_id),
@@ -178,6 +179,14 @@ def settled(change: OutboxChange) -> None:
            old_value={"permissions": policy_permissions(before or [])} if before is not None else None,
            new_value={"permissions": policy_permissions(want)},
            status=Status.SUCCEEDED if applied else Status.FAILED, failure_reason=reason[:2000])
+
+
+def failure_reason(change: OutboxChange) -> str:
+    """Microsoft's words, with its error code and request id, for a Failed entry."""
+    details = ", ".join(part for part in (
+        f"code {change.error_code}" if change.error_code else "",
+        f"request id {change.error_request_id}" if change.error_request_id else "") if part)
+    return change.error_message + (f" ({details})" if details else "")
 
 
 def register() -> None:

@@ -44,6 +44,8 @@ from .selectors import (
     with_readiness,
 )
 from .services import accept_partner_center, apply_portal_setting, retry_push, set_purchase_permissions
+from .step_views import WAITING
+from .steps import request_role_removal
 
 
 def get_customer_account(tenant_id: UUID) -> Customer:
@@ -402,15 +404,15 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
     assignment = get_object_or_404(
         RoleAssignment.objects.select_related("subscription__customer", "customer_user"),
         pk=assignment_id, subscription__customer=customer,
-        # One brought in from Azure is removed in Azure (the next sync removes it here).
-        azure_subscription__isnull=True,
     )
+    user = (assignment.customer_user.display_name if assignment.customer_user
+            else assignment.principal_name or assignment.principal_sign_in_name or assignment.principal_id)
     confirm = ConfirmForm(request.POST)
     confirmed = confirm.is_valid() and confirm.cleaned_data["confirmed"]
     if can_manage_customers(request.user) and not confirmed:
         after = readiness_without(customer, assignment=assignment)
         if after.has_azure_subscription and not after.has_owner:  # the last Owner on an active plan
-            names = {"user": assignment.customer_user.display_name, "role": assignment.get_role_display(),
+            names = {"user": user, "role": assignment.get_role_display(),
                      "subscription": assignment.subscription.friendly_name}
             return _confirmation(
                 request, customer, title=_("Remove the last Owner?"),
@@ -420,10 +422,19 @@ def role_remove(request: HttpRequest, tenant_id: UUID, assignment_id: int) -> Ht
                 stops=permissions_that_would_stop(customer, after),
                 submit=_("Remove the %(role)s role of %(user)s") % names, fields={},
             )
-    if customer_services.remove_role(actor=request.user, assignment=assignment,
-                                     origin=Origin.from_request(request)):
+    if assignment.azure_subscription_id is not None:
+        # Azure holds it: Azure deletes it (issue 11 step 7); the row goes when Azure confirms.
+        try:
+            request_role_removal(actor=request.user, assignment=assignment,
+                                 origin=Origin.from_request(request))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Removal sent to Azure.") + " " + str(WAITING))
+    elif customer_services.remove_role(actor=request.user, assignment=assignment,
+                                       origin=Origin.from_request(request)):
         messages.success(request, _("%(user)s no longer has the %(role)s role on %(subscription)s.")
-                         % {"user": assignment.customer_user.display_name,
+                         % {"user": user,
                             "role": assignment.get_role_display(),
                             "subscription": assignment.subscription.friendly_name})
     return redirect("customers:subscriptions", customer.tenant_id)

@@ -11,7 +11,6 @@ from django.views.defaults import server_error
 
 from activitylog.services import Origin
 from customers import services as customer_services
-from customers.models import Customer
 from permissions.models import Resource
 from permissions.services import set_purchase_permissions
 from portal.models import Agent
@@ -122,11 +121,13 @@ def test_the_not_found_page_reads_in_the_language_asked_for(signed_in, sales_age
     assert f'<html lang="{language}">' in html
 
 
-def test_indonesian_form_errors_come_from_both_catalogues(signed_in, admin_agent, catalogue):
+def test_indonesian_form_errors_come_from_both_catalogues(signed_in, admin_agent, catalogue,
+                                                         unready_customer):
     """Our messages and Django's own ("This field is required.") are both Indonesian, and a refused
     form saves nothing."""
-    response = signed_in(admin_agent).post(reverse("customers:add"), {"company_name": ""},
-                                           HTTP_ACCEPT_LANGUAGE="id")
+    response = signed_in(admin_agent).post(
+        reverse("customers:user_add", args=[unready_customer.tenant_id]), {"display_name": ""},
+        HTTP_ACCEPT_LANGUAGE="id")
 
     html = response.content.decode()
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -134,7 +135,7 @@ def test_indonesian_form_errors_come_from_both_catalogues(signed_in, admin_agent
     assert "Bidang ini tidak boleh kosong." in html
     assert "This field is required." not in html
     assert english_left(html, catalogue) == []
-    assert not Customer.objects.exists()
+    assert not unready_customer.users.exists()
 
 
 def test_a_service_refusal_is_shown_in_indonesian(signed_in, admin_agent, unready_customer):

@@ -168,19 +168,20 @@ def test_in_live_mode_add_customer_links_to_partner_center_and_writes_nothing(li
     assert not ActivityLogEntry.objects.exists()
 
 
-def test_in_live_mode_buying_and_granting_link_to_microsoft(live, signed_in, admin_agent, customer):
+def test_in_live_mode_buying_and_granting_queue_for_microsoft_and_write_no_mirror_row(
+        live, signed_in, admin_agent, customer):
+    from outbox.models import OutboxChange
+
     client = signed_in(admin_agent)
     subscription = customer.subscriptions.get()
     buy = reverse("customers:subscription_buy", args=[customer.tenant_id])
     grant = reverse("customers:role_grant", args=[customer.tenant_id, subscription.subscription_id])
-    assert "partner.microsoft.com" in client.get(buy).text
-    assert "portal.azure.com" in client.get(grant).text
+    assert client.get(buy).status_code == 200 and client.get(grant).status_code == 200
 
-    assert client.post(buy, {"friendly_name": "Another plan"}).status_code == 409
-    assert client.post(grant, {"role": "owner"}).status_code == 409
+    assert client.post(buy, {"friendly_name": "Another plan"}).status_code == 302
 
     assert Subscription.objects.count() == 1
-    assert not ActivityLogEntry.objects.exists()
+    assert OutboxChange.objects.get().kind == "partnercenter.azure_plan_order"
 
 
 def test_in_live_mode_other_roles_are_still_refused(live, signed_in, non_admin_agent):
@@ -203,15 +204,17 @@ def test_the_subscriptions_page_names_synchronised_principals(microsoft, signed_
     assert "Alex Wilber" in page and "alexwilber@contoso.onmicrosoft.com" in page
     assert "Cloud admins" in page and "contoso-production" in page
     assert "Foreign group (partner)" in page
-    # Removed in Azure, not here: no Remove button, and a forged removal finds nothing.
-    assert "Remove" not in page
+    # The customer's own are removed through Azure (issue 11 step 7); the partner's AOBO Owner is not.
     from customers.models import RoleAssignment
+    from outbox.models import OutboxChange
 
-    synced = RoleAssignment.objects.filter(principal_type="User").get()
+    assert page.count('class="link-button danger"') == 2
+    partner = RoleAssignment.objects.get(principal_type="ForeignGroup")
     response = signed_in(admin_agent).post(reverse("customers:role_remove",
-                                                   args=[customer.tenant_id, synced.pk]))
-    assert response.status_code == 404
-    assert RoleAssignment.objects.filter(pk=synced.pk).exists()
+                                                   args=[customer.tenant_id, partner.pk]),
+                                           {"confirmed": "on"}, follow=True)
+    assert "and groups&#x27; roles are removed here." in response.text
+    assert RoleAssignment.objects.filter(pk=partner.pk).exists() and not OutboxChange.objects.exists()
 
 
 def test_seed_demo_fills_the_simulator_and_the_portal_syncs_from_it(db, tmp_path, settings, monkeypatch):
