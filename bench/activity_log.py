@@ -60,6 +60,8 @@ def django_env(database_url: str) -> dict:
         "DJANGO_CONN_MAX_AGE": "600",
         "ACTIVITY_LOG_KEY": KEY, "ACTIVITY_LOG_KEY_ID": KEY_ID, "ACTIVITY_LOG_RETIRED_KEYS": "",
         "BENCH_ACTIVITY_LOG_KEY": KEY,
+        # The bench signs in with a session, not a second factor: MFA is asked of people, not of this load.
+        "REQUIRE_MFA": "false",
     }
 
 
@@ -85,9 +87,21 @@ NAMES = ["Contoso", "Fabrikam", "Litware", "Northwind Traders", "Adatum", "Tails
          "भारत टेक", "חברת אור"]
 
 
+CUSTOMERS = 2000
+
+
 def customers(rng: random.Random) -> list[tuple[str, str]]:
     return [(f"{NAMES[n % len(NAMES)]} {n:04d}", str(uuid.UUID(int=rng.getrandbits(128), version=4)))
-            for n in range(2000)]
+            for n in range(CUSTOMERS)]
+
+
+def customer_weights() -> list[float]:
+    """How often each customer is named: Zipf's law (the n-th busiest customer 1/n as often as the busiest),
+    as a partner's work is spread, so that one customer has about 12% of the entries (122,000 of 1,000,000),
+    the tenth 12,000, the hundredth 1,200 and the last about 60. Customers are not ranked by their names."""
+    ranks = list(range(1, CUSTOMERS + 1))
+    random.Random(7).shuffle(ranks)  # noqa: S311 (made-up data, the same every run)
+    return [1 / rank for rank in ranks]
 
 
 def text_field(value) -> str:
@@ -105,6 +119,7 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
     people = [f"agent{n:02d}@partner.example" for n in range(25)] + ["admin@partner.example",
                                                                         "sales@partner.example"]
     companies = customers(rng)
+    weights_of_companies = customer_weights()
     codes = [code for code, _weight, _type in ACTIONS]
     weights = [weight for _code, weight, _type in ACTIONS]
     resource_types = {code: kind for code, _weight, kind in ACTIONS}
@@ -136,12 +151,13 @@ def load(conninfo: str, entries: int, seed: int = 4) -> float:
             for first in range(0, entries, chunk):
                 count = min(chunk, entries - first)
                 actions = rng.choices(codes, weights, k=count)
+                named = rng.choices(companies, weights_of_companies, k=count)
                 lines = []
                 for offset in range(count):
                     n = first + offset
                     action = actions[offset]
                     failed = rng.random() < 0.03
-                    name, tenant = ("", None) if rng.random() < 0.02 else rng.choice(companies)
+                    name, tenant = ("", None) if rng.random() < 0.02 else named[offset]
                     roll = rng.random()
                     source = "web" if roll < 0.75 else "api" if roll < 0.95 else "system"
                     if resource_types[action] == "self_serve_policy":
@@ -276,10 +292,12 @@ def page_figures(client, label: str, params: dict) -> None:
 
 def add_customers() -> None:
     """The 2,000 customers the entries name, as rows: half with an active Azure plan, a third of those with
-    an Owner, and 40% with a purchase permission allowed (so about 800 on the Access review)."""
+    an Owner, and 40% with a purchase permission allowed (so about 800 on the Access review); and a fifth
+    with self-purchases (1-6 each over two years, in two currencies) for the review's 12-month column."""
     from customers.models import Customer, CustomerUser, RoleAssignment, Subscription
     from permissions.models import PurchasePermission, Resource
     from portal.models import Agent
+    from purchases.models import CustomerPurchase, Kind
 
     if Customer.objects.exists():
         return
@@ -301,6 +319,29 @@ def add_customers() -> None:
     PurchasePermission.objects.bulk_create([
         PurchasePermission(customer=customer, resource=rng.choice(Resource.values), granted_by=granter)
         for customer in made if rng.random() < 0.4])
+    now = dt.datetime.now(dt.UTC)
+    CustomerPurchase.objects.bulk_create([
+        CustomerPurchase(customer=customer, kind=rng.choice(Kind.values), azure_order_id=f"{customer.pk}-{n}",
+                         product="Virtual machines D2s v5", commitment=rng.randint(100, 90_000),
+                         currency_code=rng.choice(["USD", "USD", "EUR"]), buyer=f"owner@{customer.domain}",
+                         purchased_at=now - dt.timedelta(days=rng.randint(1, 730)))
+        for customer in made if rng.random() < 0.2 for n in range(rng.randint(1, 6))])
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # statistics for the planner, as autovacuum would soon gather
+        for model in (Customer, Subscription, CustomerUser, RoleAssignment, PurchasePermission,
+                      CustomerPurchase):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+
+def entry_counts() -> list[tuple[str, int]]:
+    """Each customer's tenant id and number of entries, the busiest first."""
+    from django.db.models import Count
+
+    from activitylog.models import ActivityLogEntry
+
+    return list(ActivityLogEntry.objects.exclude(customer_tenant_id=None).values_list("customer_tenant_id")
+                .annotate(n=Count("id")).order_by("-n", "customer_tenant_id"))
 
 
 def customer_page_figures(client, label: str, url: str, params: dict | None = None, *, rows: bytes) -> bytes:
@@ -329,27 +370,41 @@ def older_link(body: bytes) -> str | None:
     return html.unescape(found.group(1).decode()) if found else None
 
 
-def measure_customer_pages() -> None:
-    from django.db.models import Count
-
+def deep_cursor(tenant_id, depth: int) -> str | None:
+    """The keyset cursor of the page `depth` entries down a customer's History (reached by OFFSET here,
+    untimed; the page itself reads by keyset)."""
     from activitylog.models import ActivityLogEntry
+
+    deep = (ActivityLogEntry.objects.filter(customer_tenant_id=tenant_id).newest_first()
+            .values_list("occurred_at", "id")[depth - 1:depth].first())
+    return None if deep is None else f"{deep[0].isoformat()}_{deep[1]}"
+
+
+def measure_customer_pages() -> None:
+    from urllib.parse import urlencode
+
     from customers.models import Customer
 
     add_customers()
     client, _operator = signed_in_client()
-    busiest = (ActivityLogEntry.objects.exclude(customer_tenant_id=None).values("customer_tenant_id")
-               .annotate(n=Count("id")).order_by("-n").first())
-    customer = Customer.objects.get(tenant_id=busiest["customer_tenant_id"])
-    print(f"\nA customer's History ({busiest['n']:,} entries for {customer.company_name}), whole request:")
-    url = f"/customers/{customer.tenant_id}/history/"
+    counts = entry_counts()
+    print(f"\nEntries per customer: {len(counts):,} customers, the busiest {counts[0][1]:,}, the tenth "
+          f"{counts[9][1]:,}, the median {counts[len(counts) // 2][1]:,}, the fewest {counts[-1][1]:,}")
     entry_row = b'<tbody class="log-entry'
-    body = customer_page_figures(client, "first page", url, rows=entry_row)
-    depth, link, deepest = 1, older_link(body), None
-    while link and depth < 6:  # as deep as the Older links go, up to the sixth page
-        deepest, depth = link, depth + 1
-        link = older_link(client.get(url + link).content)
-    if deepest:
-        customer_page_figures(client, f"page {depth}, by keyset", url + deepest, rows=entry_row)
+    for label, (tenant, n) in [("the busiest customer", counts[0]), ("the tenth busiest", counts[9]),
+                               ("the median customer", counts[len(counts) // 2]),
+                               ("the quietest customer", counts[-1])]:
+        customer = Customer.objects.get(tenant_id=tenant)
+        print(f"\nHistory of {label} ({n:,} entries, {customer.company_name}), whole request:")
+        url = f"/customers/{customer.tenant_id}/history/"
+        body = customer_page_figures(client, "first page", url, rows=entry_row)
+        link = older_link(body)
+        if link:
+            customer_page_figures(client, "second page (its Older link)", url + link, rows=entry_row)
+        for depth in (n // 2, n - 10):  # the middle, and the very last page
+            if depth > 100 and (cursor := deep_cursor(tenant, depth)):
+                customer_page_figures(client, f"{depth:,} entries deep, by keyset",
+                                      url + "?" + urlencode({"before": cursor}), rows=entry_row)
 
     reviewed = Customer.objects.filter(purchase_permissions__isnull=False).distinct().count()
     print(f"\nAccess review ({reviewed:,} customers with a permission allowed), whole request:")
@@ -365,18 +420,32 @@ def measure_customer_pages() -> None:
     print(f"  export: {lines:,} rows in {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
 
 
-def measure(entries: int) -> None:
-    from django.db import transaction
+PARTS = ("log", "customers", "export", "writes", "verify")
 
-    from activitylog import chain
+
+def measure(entries: int, parts: tuple[str, ...] = PARTS) -> None:
     from activitylog.models import ActivityLogEntry
-    from activitylog.services import Origin, record
 
     client, operator = signed_in_client()
     today = dt.date.today()
     two_years = {"date_from": (today - dt.timedelta(days=731)).isoformat(), "date_to": today.isoformat()}
     sample = ActivityLogEntry.objects.filter(customer_name__startswith="Litware 00").order_by("-id").first()
     rare_agent = "agent07@partner.example"
+
+    if "log" in parts:
+        measure_log_pages(client, two_years, sample, rare_agent, today)
+    if "customers" in parts:
+        measure_customer_pages()
+    if "export" in parts:
+        measure_export(two_years)
+    if "writes" in parts:
+        measure_writes(operator)
+    if "verify" in parts:
+        measure_verify()
+
+
+def measure_log_pages(client, two_years, sample, rare_agent, today) -> None:
+    from activitylog.models import ActivityLogEntry
 
     print("\nFirst page (50 entries), whole request through Django:")
     kinds = [
@@ -416,8 +485,8 @@ def measure(entries: int) -> None:
             continue
         page_figures(client, label, {**params, "before": f"{deep[0].isoformat()}_{deep[1]}"})
 
-    measure_customer_pages()
 
+def measure_export(two_years) -> None:
     print("\nExport of every entry (a fresh process, through Django's test client):")
     probe = subprocess.run([sys.executable, __file__, "--export-probe", json.dumps(two_years)],  # noqa: S603
                            env=os.environ.copy(), check=True, capture_output=True, text=True)
@@ -426,6 +495,12 @@ def measure(entries: int) -> None:
           f"{figures['rows'] / figures['seconds']:,.0f} rows/s; first bytes after "
           f"{figures['first_ms']:.0f} ms; peak memory {figures['peak_mb']:.0f} MB "
           f"(the same process before the export: {figures['before_mb']:.0f} MB)", flush=True)
+
+
+def measure_writes(operator) -> None:
+    from django.db import transaction
+
+    from activitylog.services import Origin, record
 
     print("\nWriting one entry through record(), each in its own transaction, chain included:")
     timings = []
@@ -437,6 +512,10 @@ def measure(entries: int) -> None:
         timings.append((time.perf_counter() - started) * 1000)
     print(f"  2,000 writes: mean {statistics.mean(timings):.2f} ms, p50 {statistics.median(timings):.2f} ms, "
           f"p95 {p95(timings):.2f} ms", flush=True)
+
+
+def measure_verify() -> None:
+    from activitylog import chain
 
     print("\nverify_activity_log over the whole chain:")
     started = time.perf_counter()
@@ -480,6 +559,11 @@ def main() -> None:
                         help="print EXPLAIN (ANALYZE, BUFFERS) for each page")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--database", help="the scratch database's name (default bench_log_<entries>)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a database kept by an earlier --keep run, without reloading it (its "
+                             "entries verify only if BENCH_ACTIVITY_LOG_KEY is the key that run used)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"what to measure, comma-separated (default all: {','.join(PARTS)})")
     parser.add_argument("--export-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -492,21 +576,29 @@ def main() -> None:
 
     name = args.database or f"bench_log_{args.entries}"
     url = f"{args.server.rstrip('/')}/{name}"
-    with psycopg.connect(f"{args.server.rstrip('/')}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
+    parts = tuple(part for part in args.only.split(",") if part)
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    if not args.reuse:
+        with psycopg.connect(f"{args.server.rstrip('/')}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name}")
     try:
         print(f"Scratch database {name}: migrating", flush=True)
         for command in (["migrate"], ["collectstatic", "--no-input"]):
             subprocess.run([sys.executable, "manage.py", *command, "-v0"],  # noqa: S603
                            cwd=ROOT, env=django_env(url), check=True)
-        print(f"Loading {args.entries:,} entries over two years with COPY, chained:", flush=True)
-        seconds = load(url, args.entries)
-        print(f"Loaded and indexed in {seconds:.0f} s.", flush=True)
+        if args.reuse:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"VACUUM (ANALYZE) {TABLE}")
+        else:
+            print(f"Loading {args.entries:,} entries over two years with COPY, chained:", flush=True)
+            seconds = load(url, args.entries)
+            print(f"Loaded and indexed in {seconds:.0f} s.", flush=True)
         if args.explain:
             os.environ["BENCH_EXPLAIN"] = "1"
         setup_django(url)
-        measure(args.entries)
+        measure(args.entries, parts)
         from django.db import connections
         connections.close_all()
     finally:

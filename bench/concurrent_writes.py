@@ -24,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -42,6 +43,10 @@ ENV = {
     "DJANGO_LOG_LEVEL": "WARNING",
     "API_RATE_LIMIT": "0",
     "DEMO_PASSWORD": "bench-password-123",
+    # Production settings need the activity log's key, and ask people for a second factor: the sessions
+    # here are signed in by the bench, not by people.
+    "ACTIVITY_LOG_KEY": "bench-only-" + secrets.token_hex(24),
+    "REQUIRE_MFA": "false",
 }
 RESOURCES = ("AzureReservedInstances", "AzureSavingsPlan")
 
@@ -110,13 +115,21 @@ class Session:
         body = None
         if form is not None:
             fields = {**form, "csrfmiddlewaretoken": self.csrf}
-            body = "&".join(f"{key}={value}" for key, value in fields.items())
+            body = urlencode(fields)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         self.serial += 1
         request_id = f"bench-{self.name}-{self.serial}"
         sent["MS-RequestId"] = request_id
-        self.connection.request(method, path, body=body, headers=sent)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=body, headers=sent)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed this keep-alive connection while it was idle (gunicorn's keepalive), before
+            # reading the request: send it again on a new connection, as any HTTP client does.
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            self.connection.request(method, path, body=body, headers=sent)
+            response = self.connection.getresponse()
         response.body = response.read().decode()
         response.request_id = request_id
         for header, value in response.getheaders():
@@ -186,7 +199,21 @@ def main() -> None:
             choices = random.Random(seed)
             while time.monotonic() < deadline:
                 form = {resource: choices.choice(["allow", "deny"]) for resource in RESOURCES}
-                tally.note("save", session.request("POST", account, form), 302)
+                response = session.request("POST", account, form)
+                # Allowing states the partner's liability first (issue 12): confirm, as a person would. When
+                # another admin changed the permissions meanwhile, what is being allowed differs and the step
+                # is shown again (nothing changed): confirm that one too, a few times at most.
+                for _ in range(5):
+                    confirmation = re.search(r'name="confirmation" value="([^"]+)"', response.body)
+                    if response.status != 200 or not confirmation:
+                        break
+                    response = session.request("POST", account, {**form, "confirmation": confirmation[1]})
+                else:
+                    if response.status == 200 and 'name="confirmation"' in response.body:
+                        with tally.lock:  # still racing the other admins: a correct answer, no change
+                            tally.counts["confirmations outrun"] += 1
+                        continue
+                tally.note("save", response, 302)
 
         def forge(session: Session) -> None:
             while time.monotonic() < deadline:
@@ -244,6 +271,8 @@ def main() -> None:
           f"forged revokes refused: {tally.counts['forged revoke']} (403)")
     print(f"  errors: {len(tally.errors)} ({tally.counts['5xx']} answered 5xx, "
           f"{tally.counts['unexpected']} another unexpected status)")
+    print(f"  saves asked to confirm again 5 times (others kept changing what they allow; nothing changed): "
+          f"{tally.counts['confirmations outrun']}")
     print(f"  refusals: {refusals}; refused requests with their Failed entries: {refusals - len(unlogged)} "
           f"({sum(failed_ids.values())} Failed entries: one per refused change; "
           f"a forged save refuses one or two)")

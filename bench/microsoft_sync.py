@@ -85,11 +85,11 @@ def phase(args) -> dict:
         control.settings(throttling=False)
         settings.MICROSOFT_PC_REQUESTS_PER_MINUTE = 0
         cpu, wall = time.process_time(), time.perf_counter()
-        result = run_sync()
+        result = _profiled(run_sync, args.profile and args.profile + ".full")
         out["full"] = _summary(result, time.perf_counter() - wall, time.process_time() - cpu, args.customers)
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         cpu, wall = time.process_time(), time.perf_counter()
-        again = run_sync()
+        again = _profiled(run_sync, args.profile and args.profile + ".resync")
         out["resync"] = _summary(again, time.perf_counter() - wall, time.process_time() - cpu, args.customers)
         out["peak_rss_mb_after_resync"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     else:
@@ -117,6 +117,19 @@ def phase(args) -> dict:
     return out
 
 
+def _profiled(call, path):
+    """call(), under cProfile (stats written to path) when a path is given."""
+    if not path:
+        return call()
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(call)
+    finally:
+        profile.dump_stats(path)
+
+
 def _summary(result, seconds, cpu, customers) -> dict:
     stats = result.stats
     return {"outcome": result.outcome, "seconds": round(seconds, 1), "requests": stats.requests,
@@ -138,6 +151,8 @@ def main() -> None:
     parser.add_argument("--phases", default="lifted,throttled")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"))
+    parser.add_argument("--profile", default="",
+                        help="write cProfile stats of the lifted phase's syncs to PATH.full / PATH.resync")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -164,9 +179,12 @@ def main() -> None:
                        "BENCH_SIMULATOR_URL": sim.url, "BENCH_SIMULATOR_KEY": sim.key,
                        "BENCH_GENERATED": json.dumps({"partner": generated["partner"],
                                                       "refreshToken": generated["refreshToken"]}),
-                       "DJANGO_LOG_LEVEL": "WARNING"}
+                       "DJANGO_LOG_LEVEL": "WARNING",
+                       "ACTIVITY_LOG_KEY": "bench-only-activity-log-key-" + "x" * 32,
+                       "ACTIVITY_LOG_KEY_ID": "bench"}
                 command = [sys.executable, __file__, "--phase", name, "--customers", str(args.customers),
-                           "--scale", str(args.scale), "--parallelism", str(args.parallelism)]
+                           "--scale", str(args.scale), "--parallelism", str(args.parallelism),
+                           "--profile", args.profile]
                 done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)  # noqa: S603
                 if done.returncode:
                     sys.stderr.write(done.stderr[-4000:])

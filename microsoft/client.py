@@ -119,18 +119,64 @@ class Stats:
                 setattr(self, name, getattr(self, name) + value)
 
 
+class _PooledAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, without its per-request filesystem checks: which CA bundle and client cert a
+    host's connection pool uses, and that the bundle exists, are worked out once per host and bundle
+    (requests asks the filesystem twice on every request otherwise)."""
+
+    _TLS_ATTRIBUTES = ("cert_reqs", "ca_certs", "ca_cert_dir", "cert_file", "key_file")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
+        self._verified: dict[tuple, dict] = {}
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        parts = urlsplit(request.url)
+        key = (parts.scheme, parts.netloc, verify, cert)
+        found = self._pool_keys.get(key)
+        if found is None:
+            found = self._pool_keys[key] = super().build_connection_pool_key_attributes(request, verify, cert)
+        return dict(found[0]), dict(found[1])
+
+    def cert_verify(self, conn, url, verify, cert):
+        key = (url[:5].lower() == "https", verify, cert)
+        found = self._verified.get(key)
+        if found is None:
+            super().cert_verify(conn, url, verify, cert)
+            found = self._verified[key] = {name: getattr(conn, name, None) for name in self._TLS_ATTRIBUTES}
+        for name, value in found.items():
+            setattr(conn, name, value)
+
+
 class CountingSession(requests.Session):
-    """A requests Session that counts every request it sends (MSAL's token requests included)."""
+    """A requests Session that counts every request it sends (MSAL's token requests included).
+
+    The environment is read once per host, not on every request: which proxy (HTTPS_PROXY / NO_PROXY)
+    a host goes through; no .netrc (every request carries its own Authorization). The CA bundle is
+    ca_bundle()'s, passed explicitly."""
 
     def __init__(self, stats: Stats):
         super().__init__()
         self.stats = stats
+        self.trust_env = False
+        self._proxies: dict[str, dict] = {}
+
+    def _proxies_for(self, url: str) -> dict:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        found = self._proxies.get(key)
+        if found is None:
+            found = self._proxies[key] = requests.utils.get_environ_proxies(key + "/")
+        return found
 
     def request(self, method, url, *args, **kwargs):
         self.stats.add(requests=1)
         kwargs.setdefault("timeout", settings.MICROSOFT_TIMEOUT_SECONDS)
         # Explicit: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment beat Session.verify.
         kwargs.setdefault("verify", self.verify)
+        if kwargs.get("proxies") is None:
+            kwargs["proxies"] = self._proxies_for(url)
         return super().request(method, url, *args, **kwargs)
 
 
@@ -148,10 +194,26 @@ def new_session(stats: Stats) -> CountingSession:
     session = CountingSession(stats)
     session.verify = ca_bundle()
     session.headers["User-Agent"] = "csp-partner-portal"
-    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+    adapter = _PooledAdapter(pool_connections=8, pool_maxsize=64, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def pc_scope(url: str) -> str:
+    """The Partner Center throttle scope a request counts against (MICROSOFT.md §0): the Customer
+    resource (the customer list, one customer) and the Subscription resource (a customer's subscriptions
+    and everything under them, azureEntitlements included) each have their own documented 500 requests a
+    minute per tenant; orders and the other endpoints publish no number and are paced apart, each at the
+    same pace, so that none of them eats into the documented two."""
+    path = urlsplit(url).path.lower()
+    marker = path.find("/v1/")
+    parts = path[marker + 4:].split("/") if marker >= 0 else path.strip("/").split("/")
+    if parts[0] == "customers":
+        if len(parts) <= 2:
+            return "customer"
+        return "subscription" if parts[2] == "subscriptions" else parts[2]
+    return parts[0] or "other"
 
 
 # --- the client -----------------------------------------------------------------------------------
@@ -244,7 +306,9 @@ class MicrosoftClient:
         self.management_url = settings.AZURE_MANAGEMENT_URL
         self.graph_url = settings.MICROSOFT_GRAPH_URL
         per_minute = settings.MICROSOFT_PC_REQUESTS_PER_MINUTE
-        # Partner Center: a smooth pace (burst of a few) per partner tenant, below 500 a minute.
+        # Partner Center: a smooth pace (a burst of one second's worth) per partner tenant and throttle
+        # scope (pc_scope), below the documented 500 a minute. Over any minute a bucket lets through at most
+        # capacity + 60 × rate (8 + 480 by default), so a sliding 60-second window of 500 is never hit.
         self._pc_buckets = Buckets(rate=per_minute / 60.0, capacity=max(1.0, per_minute / 60.0))
         arm_rate = settings.MICROSOFT_ARM_READS_PER_SECOND if per_minute > 0 else 0
         self._arm_buckets = Buckets(rate=arm_rate, capacity=settings.MICROSOFT_ARM_READS_BURST)
@@ -323,12 +387,16 @@ class MicrosoftClient:
 
     # -- Partner Center --
 
+    def pace_partner_center(self, url: str) -> float:
+        """Wait for the Partner Center bucket of url's throttle scope; the seconds waited."""
+        return self._pc_buckets.take(f"{self.tokens.partner_tenant}:{pc_scope(url)}")
+
     def _pc(self, method: str, path_or_url: str, *, headers: dict | None = None, json_body=None) -> dict:
         url = path_or_url if "://" in path_or_url else self.partner_center_url + path_or_url
         partner = self.tokens.partner_tenant
         return self.request(method, url, headers=headers, json_body=json_body,
                             token=lambda: self.tokens.app_only(partner, PARTNER_CENTER),
-                            pace=lambda: self._pc_buckets.take(partner))
+                            pace=lambda: self.pace_partner_center(url))
 
     def pc_collection(self, path: str) -> Iterator[dict]:
         """Every item of a Partner Center collection, following links.next and MS-ContinuationToken."""
@@ -375,10 +443,10 @@ class MicrosoftClient:
     def self_serve_policies(self, tenant_id: str) -> list[dict]:
         """SelfServePolicy is App+User only (MICROSOFT.md §3)."""
         partner = self.tokens.partner_tenant
+        url = f"{self.partner_center_url}/v1/SelfServePolicy?entity_id={tenant_id}"
         page = self.request(
-            "GET", f"{self.partner_center_url}/v1/SelfServePolicy?entity_id={tenant_id}",
-            token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
-            pace=lambda: self._pc_buckets.take(partner))
+            "GET", url, token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
+            pace=lambda: self.pace_partner_center(url))
         items = page.get("items")
         if not isinstance(items, list):
             raise MalformedResponse("Partner Center's self-serve policies lack their items.")
@@ -387,9 +455,9 @@ class MicrosoftClient:
     def _pc_user(self, method: str, path: str, **kwargs) -> dict:
         """An App+User call to Partner Center (SelfServePolicy is App+User only, MICROSOFT.md §3)."""
         partner = self.tokens.partner_tenant
-        return self.request(method, self.partner_center_url + path,
-                            token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
-                            pace=lambda: self._pc_buckets.take(partner), **kwargs)
+        url = self.partner_center_url + path
+        return self.request(method, url, token=lambda: self.tokens.app_user(partner, PARTNER_CENTER),
+                            pace=lambda: self.pace_partner_center(url), **kwargs)
 
     def self_serve_policy(self, tenant_id: str) -> dict | None:
         """The customer's one self-serve policy, or None."""

@@ -331,7 +331,9 @@ def _changes(instance, wanted: dict) -> tuple[dict, dict]:
 
 
 def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=None) -> Customer:
-    """Make the portal's rows for one customer say what Microsoft says; one transaction, with its log."""
+    """Make the portal's rows for one customer say what Microsoft says; one transaction, with its log.
+
+    New rows go in with one INSERT per table (bulk_create); only what changed is updated or deleted."""
     now = now or timezone.now()
     writer, writes = _Writer(origin=origin, counts=counts), 0
     # The customer's own transaction, durable like every service's: never inside a caller's.
@@ -340,7 +342,8 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
                     .filter(tenant_id=snapshot.tenant_id).first())
         profile = {"company_name": snapshot.company_name, "domain": snapshot.domain,
                    "relationship": snapshot.relationship}
-        if customer is None:
+        new_customer = customer is None
+        if new_customer:
             if Customer.objects.filter(domain=snapshot.domain).exists():
                 raise MalformedResponse(
                     f"Another customer in the portal already uses the domain {snapshot.domain}; "
@@ -363,33 +366,65 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
                 writer.log(customer, action=Action.UPDATE_CUSTOMER, kind="customers", change="changed",
                            resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id,
                            old=old, new=new)
-        writes += _apply_subscriptions(customer, snapshot, writer)
+        writes += _apply_subscriptions(customer, snapshot, writer, new_customer=new_customer)
         if snapshot.self_serve is not None and first_connection:
-            writes += _adopt_self_serve(customer, snapshot.self_serve, writer)
-            _known_policy(customer, snapshot.self_serve, now=now, drift=None)
+            writes += _adopt_self_serve(customer, snapshot.self_serve, writer, new_customer=new_customer)
+            _known_policy(customer, snapshot.self_serve, now=now, drift=None, new_customer=new_customer)
         elif snapshot.self_serve is not None:
             writes += _check_drift(customer, snapshot.self_serve, writer, now=now)
         writer.finish(writes)
     return customer
 
 
-def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer) -> int:
+class _Inserts:
+    """The rows one customer's sync adds, each table in one INSERT, parents before children (a child
+    given an unsaved parent takes the parent's primary key when it is saved)."""
+
+    def __init__(self):
+        self.subscriptions: list[Subscription] = []
+        self.azure: list[AzureSubscription] = []
+        self.assignments: list[RoleAssignment] = []
+
+    def save(self) -> int:
+        """Insert what is pending (before any update that may point at a new row, and at the end)."""
+        written = 0
+        for model, rows in ((Subscription, self.subscriptions), (AzureSubscription, self.azure),
+                            (RoleAssignment, self.assignments)):
+            if rows:
+                model.objects.bulk_create(rows)
+                written += len(rows)
+                rows.clear()
+        return written
+
+
+def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer, *,
+                         new_customer: bool = False) -> int:
     writes = 0
-    existing = {s.subscription_id: s for s in Subscription.objects.filter(customer=customer)}
-    azure_existing = {a.azure_subscription_id: a for a in
-                      AzureSubscription.objects.filter(subscription__customer=customer)}
-    assignments = {}
-    for assignment in RoleAssignment.objects.filter(subscription__customer=customer,
-                                                    azure_subscription__isnull=False):
-        assignments[(assignment.azure_subscription_id, assignment.assignment_name)] = assignment
+    inserts = _Inserts()
+    if new_customer:  # nothing to read: everything Microsoft says is new
+        existing, azure_existing, assignments = {}, {}, {}
+    else:
+        existing = {s.subscription_id: s for s in Subscription.objects.filter(customer=customer)}
+        azure_existing = {a.azure_subscription_id: a for a in
+                          AzureSubscription.objects.filter(subscription__customer=customer)}
+        azure_by_pk = {a.pk: a for a in azure_existing.values()}
+        assignments = {}
+        for assignment in RoleAssignment.objects.filter(subscription__customer=customer,
+                                                        azure_subscription__isnull=False):
+            azure = azure_by_pk.get(assignment.azure_subscription_id)
+            if azure is not None:  # always: the same customer's; saves a query per assignment logged
+                assignment.azure_subscription = azure
+            assignments[(azure.azure_subscription_id if azure else assignment.azure_subscription_id,
+                         assignment.assignment_name)] = assignment
     seen_assignments = set()
     for data in snapshot.subscriptions:
         wanted = {"offer": data.offer, "offer_id": data.offer_id, "offer_name": data.offer_name,
                   "friendly_name": data.friendly_name, "quantity": data.quantity, "status": data.status}
         subscription = existing.get(data.id)
         if subscription is None:
-            subscription = Subscription.objects.create(customer=customer, subscription_id=data.id, **wanted)
-            writes += 1
+            subscription = Subscription(customer=customer, subscription_id=data.id, **wanted)
+            existing[data.id] = subscription
+            inserts.subscriptions.append(subscription)
             writer.log(customer, action=Action.ADD_SUBSCRIPTION, kind="subscriptions", change="added",
                        resource_type=ResourceType.SUBSCRIPTION, resource_id=data.id,
                        new={key: str(value) for key, value in wanted.items()})
@@ -405,17 +440,17 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
                            old={key: str(value) for key, value in old.items()},
                            new={key: str(value) for key, value in new.items()})
         for azure_data in data.azure:
-            azure, more = _apply_azure(customer, subscription, azure_data, azure_existing, writer)
+            azure, more = _apply_azure(customer, subscription, azure_data, azure_existing, writer, inserts)
             writes += more
             for assignment_data in azure_data.assignments:
-                key = (azure.pk, assignment_data.name)
+                key = (azure_data.id, assignment_data.name)
                 seen_assignments.add(key)
                 writes += _apply_assignment(customer, subscription, azure, assignment_data,
-                                            assignments.get(key), writer)
-    fetched = {azure_existing[a.id].pk for data in snapshot.subscriptions for a in data.azure
-               if a.id in azure_existing and a.status != DELETED}
+                                            assignments.get(key), writer, inserts)
+    writes += inserts.save()
+    fetched = {a.id for data in snapshot.subscriptions for a in data.azure if a.status != DELETED}
     for key, assignment in assignments.items():
-        if key not in seen_assignments and assignment.azure_subscription_id in fetched:
+        if key not in seen_assignments and key[0] in fetched:
             assignment.delete()
             writes += 1
             writer.log(customer, action=Action.DELETE_ROLE_ASSIGNMENT, kind="role_assignments",
@@ -425,17 +460,18 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
     return writes
 
 
-def _apply_azure(customer, subscription, data: AzureData, existing: dict, writer: _Writer):
+def _apply_azure(customer, subscription, data: AzureData, existing: dict, writer: _Writer,
+                 inserts: _Inserts):
     wanted = {"friendly_name": data.friendly_name, "status": data.status}
     azure = existing.get(data.id)
     if azure is None:
-        azure = AzureSubscription.objects.create(subscription=subscription, azure_subscription_id=data.id,
-                                                 **wanted)
+        azure = AzureSubscription(subscription=subscription, azure_subscription_id=data.id, **wanted)
         existing[data.id] = azure
+        inserts.azure.append(azure)
         writer.log(customer, action=Action.ADD_AZURE_SUBSCRIPTION, kind="azure_subscriptions",
                    change="added", resource_type=ResourceType.AZURE_SUBSCRIPTION, resource_id=data.id,
                    new={**wanted, "subscription_id": str(subscription.subscription_id)})
-        return azure, 1
+        return azure, 0  # counted when inserted
     old, new = _changes(azure, wanted)
     if azure.subscription_id != subscription.pk:
         old["subscription_id"] = str(azure.subscription.subscription_id)
@@ -443,13 +479,14 @@ def _apply_azure(customer, subscription, data: AzureData, existing: dict, writer
         azure.subscription = subscription
     if not old:
         return azure, 0
+    written = inserts.save()  # its plan may be new
     for key in wanted:
         setattr(azure, key, wanted[key])
     azure.save(update_fields=["friendly_name", "status", "subscription"])
     writer.log(customer, action=Action.UPDATE_AZURE_SUBSCRIPTION, kind="azure_subscriptions",
                change="changed", resource_type=ResourceType.AZURE_SUBSCRIPTION, resource_id=data.id,
                old=old, new=new)
-    return azure, 1
+    return azure, 1 + written
 
 
 def _assignment_value(assignment: RoleAssignment) -> dict:
@@ -461,18 +498,19 @@ def _assignment_value(assignment: RoleAssignment) -> dict:
             "azure_subscription_name": assignment.azure_subscription.friendly_name}
 
 
-def _apply_assignment(customer, subscription, azure, data: AssignmentData, assignment, writer) -> int:
+def _apply_assignment(customer, subscription, azure, data: AssignmentData, assignment, writer,
+                      inserts: _Inserts) -> int:
     wanted = {"role": RoleAssignment.role_of(data.role_definition_id),
               "role_definition_id": data.role_definition_id, "principal_id": data.principal_id,
               "principal_type": data.principal_type, "principal_name": data.principal_name,
               "principal_sign_in_name": data.principal_sign_in_name}
     if assignment is None:
-        RoleAssignment.objects.create(subscription=subscription, azure_subscription=azure,
-                                      assignment_name=data.name, **wanted)
+        inserts.assignments.append(RoleAssignment(subscription=subscription, azure_subscription=azure,
+                                                  assignment_name=data.name, **wanted))
         writer.log(customer, action=Action.CREATE_ROLE_ASSIGNMENT, kind="role_assignments",
                    change="added", resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=data.name,
                    new=data.value(azure), performer=AZURE_PERFORMER)
-        return 1
+        return 0  # counted when inserted
     old, new = _changes(assignment, wanted)
     if assignment.subscription_id != subscription.pk:
         assignment.subscription = subscription
@@ -480,6 +518,7 @@ def _apply_assignment(customer, subscription, azure, data: AssignmentData, assig
         new.setdefault("role", wanted["role"])
     if not old:
         return 0
+    written = inserts.save()  # its plan may be new
     previous = _assignment_value(assignment)
     for key, value in wanted.items():
         setattr(assignment, key, value)
@@ -488,29 +527,36 @@ def _apply_assignment(customer, subscription, azure, data: AssignmentData, assig
                resource_type=ResourceType.ROLE_ASSIGNMENT, resource_id=data.name,
                old={key: previous[key] for key in new if key in previous}, new=new,
                performer=AZURE_PERFORMER)
-    return 1
+    return 1 + written
 
 
-def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer) -> int:
+def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer, *,
+                      new_customer: bool = False) -> int:
     """On first connection, Partner Center's existing self-serve policy shows as allowed here."""
-    have = set(PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True))
-    writes = 0
-    for resource in resources:
-        if resource in have:
-            continue
-        PurchasePermission.objects.create(customer=customer, resource=resource, granted_by=None)
-        writes += 1
+    have = set() if new_customer else set(
+        PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True))
+    adopted = [PurchasePermission(customer=customer, resource=resource, granted_by=None)
+               for resource in resources if resource not in have]
+    if adopted:
+        PurchasePermission.objects.bulk_create(adopted)
+    for permission in adopted:
+        resource = permission.resource
         writer.entries.append(entry(
             action=Action.CREATE_PURCHASE_PERMISSION, actor=None, origin=writer.origin, customer=customer,
             resource_type=ResourceType.SELF_SERVE_POLICY, resource_id=resource,
             old_value={"allowed": False}, new_value={"allowed": True},
             performer=PARTNER_CENTER_PERFORMER))
-    return writes
+    return len(adopted)
 
 
-def _known_policy(customer: Customer, resources, *, now, drift):
-    return PartnerCenterPolicy.objects.update_or_create(customer=customer, defaults={
-        "permissions": resources_in_order(resources), "read_at": now, "drift_found_at": drift})[0]
+def _known_policy(customer: Customer, resources, *, now, drift, new_customer: bool = False) -> None:
+    """Keep what Partner Center said. A customer created in this transaction has no row yet, and no one
+    else can give it one before the commit: a plain INSERT."""
+    values = {"permissions": resources_in_order(resources), "read_at": now, "drift_found_at": drift}
+    if new_customer:
+        PartnerCenterPolicy.objects.create(customer=customer, **values)
+    else:
+        PartnerCenterPolicy.objects.update_or_create(customer=customer, defaults=values)
 
 
 def resources_in_order(resources) -> list[str]:

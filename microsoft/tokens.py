@@ -10,7 +10,9 @@
 A refresh token Microsoft rotates is kept (encrypted, microsoft.credentials) and never logged.
 """
 
+import importlib.util
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +31,11 @@ from .client import (
     MicrosoftError,
     UnavailableError,
 )
+
+# MSAL looks for its optional msal-extensions package each time it builds an application (one per customer
+# tenant): a failed import, i.e. a search of every sys.path entry, per customer. Not installed: say so once.
+if importlib.util.find_spec("msal_extensions") is None:
+    sys.modules.setdefault("msal_extensions", None)
 
 # Invalid_grant and its relatives: the refresh token is expired, revoked or lacks MFA; a person must act.
 REFUSED_CREDENTIALS = {"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client"}

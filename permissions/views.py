@@ -29,7 +29,7 @@ from customers.selectors import customers_found
 from customers.views import CUSTOMERS_PER_PAGE, get_customer, posted, require_manager
 from portal.csv_export import QUOTING, Echo, cell, streamed_csv
 
-from . import services
+from . import review_columns, services
 from .forms import AccessReviewFilterForm, CustomerListForm, MarkReviewedForm, PurchasePermissionsForm
 from .models import PurchasePermission, Resource
 from .policies import CHANGE_REFUSED, REVIEW_REFUSED, can_change_purchase_permissions, can_review_access
@@ -187,11 +187,18 @@ class ReviewRow:
     page's time.
     """
 
-    def __init__(self, customer: Customer):
+    def __init__(self, customer: Customer, extra: list | None = None):
         self.customer = customer
         self.permissions = list(customer.purchase_permissions.all())
         self.readiness = readiness_of(customer)
         self.review = getattr(customer, "access_review", None)
+        # What the columns of other apps read for this customer (review_columns), one value each.
+        self.extra = extra or [None] * len(review_columns.columns())
+
+    @property
+    def extra_cells(self) -> list[str]:
+        return [column.page_cell(value) for column, value in zip(review_columns.columns(), self.extra,
+                                                                  strict=True)]
 
     @cached_property
     def allowed(self) -> list[tuple[str, str]]:
@@ -216,12 +223,20 @@ def access_review(request: HttpRequest) -> HttpResponse:
     page, rows = None, []
     if form.is_valid():
         page = Paginator(reviewed_customers(form), REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [ReviewRow(customer) for customer in page.object_list]
+        rows = _review_rows(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "permissions/access_review.html", {
         "form": form, "page": page, "rows": rows, "page_query": params.urlencode(),
+        "extra_headers": [column.header for column in review_columns.columns()],
     }, status=200 if form.is_valid() else 400)
+
+
+def _review_rows(customers) -> list[ReviewRow]:
+    """The rows for these customers, each other app's column read for all of them in one query."""
+    customers = list(customers)
+    extra = review_columns.read(customers)
+    return [ReviewRow(customer, extra[customer.pk]) for customer in customers]
 
 
 def _review_cells(row: ReviewRow) -> list:
@@ -235,6 +250,8 @@ def _review_cells(row: ReviewRow) -> list:
         " ".join(str(step.missing) for step in row.readiness.missing_steps),
         review.reviewed_at.strftime("%Y-%m-%d %H:%M:%S") if review else "",
         review.reviewed_by.email if review else "",
+        *[cell_of(value) for column, value in zip(review_columns.columns(), row.extra, strict=True)
+          for _header, cell_of in column.export],
     ]
 
 
@@ -243,6 +260,20 @@ REVIEW_COLUMNS = [
     gettext_lazy("Allowed since (UTC)"), gettext_lazy("Allowed by"), gettext_lazy("Readiness"),
     gettext_lazy("Why not ready"), gettext_lazy("Last reviewed (UTC)"), gettext_lazy("Reviewed by"),
 ]
+
+
+def review_headers() -> list:
+    return [*REVIEW_COLUMNS,
+            *[header for column in review_columns.columns() for header, _cell in column.export]]
+
+
+EXPORT_CHUNK = 500
+
+
+def _export_lines(writer, customers: list):
+    """A chunk of customers as CSV lines, the other apps' columns read once for the chunk."""
+    for row in _review_rows(customers):
+        yield writer.writerow([cell(value) for value in _review_cells(row)])
 
 
 @require_GET
@@ -256,9 +287,14 @@ def access_review_export(request: HttpRequest) -> HttpResponse:
 
     def rows():
         writer = csv.writer(Echo(), quoting=QUOTING)
-        yield "\ufeff" + writer.writerow([str(header) for header in REVIEW_COLUMNS])
-        for customer in customers.iterator(chunk_size=500):
-            yield writer.writerow([cell(value) for value in _review_cells(ReviewRow(customer))])
+        yield "\ufeff" + writer.writerow([str(header) for header in review_headers()])
+        chunk = []
+        for customer in customers.iterator(chunk_size=EXPORT_CHUNK):
+            chunk.append(customer)
+            if len(chunk) == EXPORT_CHUNK:
+                yield from _export_lines(writer, chunk)
+                chunk = []
+        yield from _export_lines(writer, chunk)
 
     return streamed_csv(rows(), "access-review")
 

@@ -222,7 +222,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     )
 # The API's rate limit counts in this cache. The default is per process: with several gunicorn
 # workers, point it at a shared cache (e.g. redis://... or dbcache://api_cache) for one count.
-CACHES = {"default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache("DJANGO_CACHE_URL", default="locmemcache://"),
+    # {% cache %} fragments (the menus: URLs and translations only, nothing about data) stay in each
+    # process, so a deploy never serves the previous release's markup from a shared cache.
+    "template_fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                           "LOCATION": "template-fragments"},
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,3 +13,6 @@ class PurchasesConfig(AppConfig):
         from . import operations  # issue 13: the partner's operations, sent through the outbox
 
         operations.register()
+        from . import review  # issue 15: the Access review's self-purchases column
+
+        review.register()

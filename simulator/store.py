@@ -166,9 +166,17 @@ class Store:
                 self.arm[lower(azure["id"])] = (customer, subscription, azure)
 
     def replace(self, scenario: dict) -> None:
+        """A new scenario. Refresh tokens of partner users who are still in it, for the same app, stay valid:
+        Entra does not revoke a user's refresh tokens when other things in the directory change (make run
+        loads the demo staff after the portal stored its token). reset() empties everything."""
         with self.lock:
+            partner = scenario.get("partner") or {}
+            staff = {lower(person.get("oid")) for person in partner.get("staff", [])}
+            app = lower(partner.get("appId"))
+            kept = {token: record for token, record in self.internal["refreshTokens"].items()
+                    if record["oid"] in staff and record["clientId"] == app}
             self.scenario = scenario
-            self.internal = {"refreshTokens": {}, "idempotency": {}}
+            self.internal = {"refreshTokens": kept, "idempotency": {}}
             self.codes.clear()
             self.reindex()
             self.changed()

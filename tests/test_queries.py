@@ -26,10 +26,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Session + agent, and the customer with its readiness, its permissions and who last changed each; then
-# where its policy stands in Partner Center: the latest queued change and a drift (issue 11); then the
-# purchase cards' limit, cost visibility and 12 months' spend, one query (issue 12).
-ACCOUNT_QUERIES = 6
-PERMISSIONS_EDIT_QUERIES = 6
+# where its policy stands in Partner Center: the latest queued change, since when changes wait, and a drift,
+# one query (issue 11); then the purchase cards' limit, cost visibility and 12 months' spend, one query
+# (issue 12).
+ACCOUNT_QUERIES = 5
+PERMISSIONS_EDIT_QUERIES = ACCOUNT_QUERIES  # the same page, its box open
 # Session + agent, the customer, "has it any users?", the subscriptions, their role assignments.
 SUBSCRIPTIONS_QUERIES = 6
 # Session + agent, the customer, its users, their role assignments with their subscriptions.
@@ -41,6 +42,12 @@ ACTIVITY_LOG_QUERIES = 3 if connection.vendor != "postgresql" else 6
 CUSTOMER_NAME_QUERIES = 0 if connection.vendor != "postgresql" else 1
 # Session + agent, the count for the pager, one page of customers.
 CUSTOMER_LIST_QUERIES = 4
+# The Activity log's queries and the customer: its rows are named in words from the entries' own stored
+# values (activitylog.objects), never by looking their objects up.
+HISTORY_QUERIES = ACTIVITY_LOG_QUERIES + 1
+# Session + agent, the pager's count, a page of customers with their readiness and last review, their
+# permissions with who allowed them, and their self-purchases in the last 12 months (one aggregate).
+ACCESS_REVIEW_QUERIES = 6
 
 
 def small_customer():
@@ -174,3 +181,78 @@ def test_the_customer_list_runs_a_fixed_number_of_queries(client, helpdesk_agent
         response = client.get(reverse("customers:list"))
 
     assert response.status_code == 200
+
+
+def every_kind_of_entry(customer, admin_agent, sales_agent, rounds: int) -> None:
+    """Entries as the services write them, about each kind of object a customer's History names in words
+    (users, roles on subscriptions, subscriptions, purchase permissions) and refused attempts, ``rounds``
+    times over."""
+    import contextlib
+
+    from django.core.exceptions import PermissionDenied
+
+    from activitylog.services import Origin
+    from customers.services import add_customer_user, grant_role, set_subscription_status
+    from permissions.services import set_purchase_permissions
+
+    origin = Origin.system("test")
+    plan = customer.subscriptions.get(offer=Subscription.Offer.AZURE_PLAN)
+    for n in range(rounds):
+        user = add_customer_user(actor=admin_agent, customer=customer, origin=origin,
+                                 user_principal_name=f"h{n}@{customer.domain}", display_name=f"User {n}")
+        grant_role(actor=admin_agent, subscription=plan, customer_user=user, origin=origin,
+                   role=RoleAssignment.Role.READER)
+        set_purchase_permissions(actor=admin_agent, customer=customer, origin=origin,
+                                 allowed={Resource.AZURE_SAVINGS_PLAN.value: n % 2 == 0})
+        set_subscription_status(actor=admin_agent, subscription=plan, origin=origin,
+                                status="suspended" if n % 2 == 0 else "active")
+        with contextlib.suppress(PermissionDenied):  # a refused attempt: a Failed entry
+            set_subscription_status(actor=sales_agent, subscription=plan, origin=origin, status="active")
+
+
+@pytest.mark.parametrize("rounds", [1, 25])
+def test_the_history_page_runs_a_fixed_number_of_queries(client, admin_agent, sales_agent, rounds,
+                                                         django_assert_num_queries):
+    customer = small_customer()
+    every_kind_of_entry(customer, admin_agent, sales_agent, rounds)
+    log_many(3, customer=CustomerFactory(company_name="Someone else"), actor=admin_agent)
+    client.force_login(sales_agent)
+    url = reverse("customers:history", args=[customer.tenant_id])
+
+    with django_assert_num_queries(HISTORY_QUERIES):
+        first = client.get(url)
+
+    assert first.status_code == 200
+    shown = {entry.resource_type for entry in first.context["entries"]}
+    assert shown == {"customer_user", "role_assignment", "self_serve_policy", "subscription"}
+    written = ActivityLogEntry.objects.filter(customer_tenant_id=customer.tenant_id).count()
+    assert len(first.context["entries"]) == min(50, written)
+    if rounds == 1:
+        assert first.context["older_url"] is None
+        return
+    with django_assert_num_queries(HISTORY_QUERIES):
+        older = client.get(url + first.context["older_url"].replace("&amp;", "&"))
+    with django_assert_num_queries(HISTORY_QUERIES):
+        newer = client.get(url + older.context["newer_url"].replace("&amp;", "&"))
+    assert [e.pk for e in newer.context["entries"]] == [e.pk for e in first.context["entries"]]
+
+
+@pytest.mark.parametrize("customers", [2, 30])
+def test_the_access_review_runs_a_fixed_number_of_queries(client, operator, admin_agent, customers,
+                                                          django_assert_num_queries):
+    from purchases.models import CustomerPurchase, Kind
+
+    for n in range(customers):
+        customer = ready_customer(company_name=f"Reviewed {n:02d}", domain=f"r{n}.onmicrosoft.com")
+        for resource in list(Resource)[: 1 + n % 2]:
+            PurchasePermissionFactory(customer=customer, resource=resource, granted_by=admin_agent)
+        for days in range(n % 3):
+            CustomerPurchase.objects.create(customer=customer, kind=Kind.RESERVATION,
+                                            azure_order_id=f"{n}-{days}", commitment=10, currency_code="USD",
+                                            purchased_at=timezone.now() - dt.timedelta(days=days + 1))
+    client.force_login(operator)
+
+    with django_assert_num_queries(ACCESS_REVIEW_QUERIES):
+        response = client.get(reverse("permissions:access_review"))
+
+    assert len(response.context["rows"]) == customers

@@ -93,3 +93,44 @@ def test_the_history_needs_sign_in(client, customer):
     response = client.get(history_url(customer))
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(reverse("login"))
+
+
+def walk(client, url: str, start: str = "", link: str = "older_url") -> list[list[int]]:
+    """Every page from start by following one kind of link to its end: each page's entry ids."""
+    pages, response = [], client.get(url + start)
+    while True:
+        pages.append([entry.pk for entry in response.context["entries"]])
+        following = response.context[link]
+        if not following:
+            return pages
+        response = client.get(url + html.unescape(following))
+
+
+def test_paging_has_no_gap_or_duplicate_among_equal_times_and_other_customers(signed_in, sales_agent,
+                                                                                customer):
+    """130 entries, seven at each instant (so instants straddle the pages' edges), between entries of
+    another customer and entries of no customer at the very same instants: every page newest first,
+    each of the customer's entries on exactly one page, the same pages walking back."""
+    other = CustomerFactory(company_name="Fabrikam")
+    base = timezone.now() - dt.timedelta(days=2)
+    mine = []
+    for n in range(130):
+        at = base + dt.timedelta(seconds=n // 7)
+        mine.append(for_customer(customer, at=at))
+        for_customer(other, at=at)
+        if n % 3 == 0:
+            log_entry(at=at, customer_name="", customer_tenant_id=None)
+    expected = [e.pk for e in sorted(mine, key=lambda e: (e.occurred_at, e.pk), reverse=True)]
+    client = signed_in(sales_agent)
+    url = history_url(customer)
+
+    older = walk(client, url)
+    assert [len(page) for page in older] == [50, 50, 30]
+    assert [pk for page in older for pk in page] == expected  # no gap, no duplicate, newest first
+
+    # From the last page back up by the Newer links: the same pages in reverse.
+    last_page = client.get(url + html.unescape(client.get(url).context["older_url"]))
+    last_page = client.get(url + html.unescape(last_page.context["older_url"]))
+    assert [e.pk for e in last_page.context["entries"]] == older[-1]
+    newer = walk(client, url, html.unescape(last_page.context["newer_url"]), link="newer_url")
+    assert newer == older[-2::-1]

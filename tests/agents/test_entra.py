@@ -132,6 +132,30 @@ def test_a_changed_app_role_applies_at_the_next_sign_in_and_is_logged(entra):
     assert len(entries()) == 2
 
 
+def test_a_group_gives_the_role_when_the_tenant_uses_groups_and_app_roles_come_first(entra, settings):
+    helpdesk_group = "9a000000-0000-4000-8000-0000000000f1"
+    operators_group = "9a000000-0000-4000-8000-0000000000f2"
+    settings.ENTRA_GROUP_ROLES = {helpdesk_group: "helpdesk_agent", operators_group: "operator"}
+    doc = scenario()
+    for person in doc["partner"]["staff"]:
+        if person["oid"] == STAFF[None][0]:        # no app role: the group decides
+            person["groups"] = [operators_group]
+        if person["oid"] == STAFF["sales_agent"][0]:  # an app role and a group: the app role wins
+            person["groups"] = [helpdesk_group]
+    entra.control.put_state(doc)
+
+    _client, response = sign_in(entra, None)
+    assert response.status_code == HTTPStatus.FOUND and response["Location"] == reverse("customers:list")
+    assert Agent.objects.get(entra_object_id=STAFF[None][0]).role == Agent.Role.OPERATOR
+    sign_in(entra, "sales_agent")
+    assert Agent.objects.get(entra_object_id=STAFF["sales_agent"][0]).role == Agent.Role.SALES_AGENT
+
+    settings.ENTRA_GROUP_ROLES = {}                # without the mapping the group gives nothing
+    client, response = sign_in(entra, None)
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "no role in this portal" in response.content.decode() and "_auth_user_id" not in client.session
+
+
 def test_an_account_without_a_portal_role_is_refused_with_a_page_that_says_so(entra):
     client, response = sign_in(entra, None)
     assert response.status_code == HTTPStatus.FORBIDDEN

@@ -169,3 +169,74 @@ def test_a_malformed_tenant_id_is_a_message_not_an_error(signed_in, operator, al
 
 def test_the_review_needs_sign_in(client):
     assert client.get(REVIEW_URL)["Location"].startswith(reverse("login"))
+
+
+def bought(customer, *, days_ago: int, commitment: str, currency: str = "USD"):
+    from decimal import Decimal
+
+    from purchases.models import CustomerPurchase, Kind
+
+    number = CustomerPurchase.objects.count() + 1
+    return CustomerPurchase.objects.create(
+        customer=customer, kind=Kind.RESERVATION, azure_order_id=f"order-{number}", product="D2s v5",
+        commitment=Decimal(commitment), currency_code=currency, buyer="owner@customer.example",
+        purchased_at=timezone.now() - dt.timedelta(days=days_ago))
+
+
+@pytest.fixture
+def purchases(allowed):
+    """Contoso bought three things in the last 12 months (two currencies) and one before; Tailspin nothing;
+    Fabrikam (nothing allowed, so not on the review) bought one."""
+    contoso = allowed["contoso"]
+    bought(contoso, days_ago=2, commitment="1000.00")
+    bought(contoso, days_ago=300, commitment="8760.00")
+    bought(contoso, days_ago=30, commitment="600.00", currency="EUR")
+    bought(contoso, days_ago=400, commitment="50000.00")  # more than 12 months ago: not counted
+    bought(allowed["fabrikam"], days_ago=1, commitment="7.00")
+    return allowed
+
+
+def test_each_row_says_what_the_customer_bought_itself_in_the_last_12_months(signed_in, operator,
+                                                                              purchases):
+    response = signed_in(operator).get(REVIEW_URL)
+    assert response.context["extra_headers"] == ["Self-purchases, last 12 months"]
+    cells = {row.customer.company_name: row.extra_cells for row in response.context["rows"]}
+    assert cells == {"Contoso Ltd": ["3 purchases: 600.00 EUR, 9,760.00 USD"], "Tailspin Toys": ["None"]}
+    page = response.content.decode()
+    assert "Self-purchases, last 12 months" in page
+    assert "3 purchases: 600.00 EUR, 9,760.00 USD" in page
+    assert "50,000.00" not in page and "7.00" not in page  # too old; not a customer on the review
+
+
+def test_the_self_purchases_read_in_indonesian_numbers(signed_in, operator, purchases):
+    page = signed_in(operator).get(REVIEW_URL, HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert "Pembelian mandiri, 12 bulan terakhir" in page
+    assert "3 pembelian: 600,00 EUR, 9.760,00 USD" in page and "Tidak ada" in page
+
+
+def test_the_export_has_the_self_purchases_as_plain_numbers(signed_in, operator, purchases):
+    response = signed_in(operator).get(EXPORT_URL)
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
+    assert rows[0][-2:] == ["Self-purchases, last 12 months", "Self-purchase commitments, last 12 months"]
+    assert [(row[0], row[-2], row[-1]) for row in rows[1:]] == [
+        ("Contoso Ltd", "3", "600.00 EUR; 9760.00 USD"), ("Tailspin Toys", "0", "")]
+
+
+def test_the_review_reads_the_self_purchases_in_one_query_for_the_page(signed_in, operator, admin_agent,
+                                                                      allowed, origin,
+                                                                      django_assert_num_queries):
+    # Session + agent, the pager's count, the page of customers, their permissions, their self-purchases.
+    client = signed_in(operator)
+    client.get(REVIEW_URL)  # the first request of a session may write it
+    with django_assert_num_queries(6):
+        assert client.get(REVIEW_URL).status_code == HTTPStatus.OK
+    for n in range(12):
+        more = ready_customer(company_name=f"Customer {n:02d}", domain=f"c{n}.onmicrosoft.com")
+        set_purchase_permissions(actor=admin_agent, customer=more, origin=origin,
+                                 allowed={"AzureSavingsPlan": True, "AzureReservedInstances": True})
+        for days in range(n % 4):
+            bought(more, days_ago=days + 1, commitment="10.00", currency=["USD", "EUR"][days % 2])
+    with django_assert_num_queries(6):
+        response = client.get(REVIEW_URL)
+    assert len(response.context["rows"]) == 14
+    assert not ActivityLogEntry.objects.filter(action=Action.REVIEW_PURCHASE_PERMISSION).exists()  # read only

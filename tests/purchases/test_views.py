@@ -39,6 +39,28 @@ def test_the_pages_need_sign_in(client, customer):
         assert response.status_code == HTTPStatus.FOUND and "/accounts/login/" in response["Location"]
 
 
+def test_the_account_cards_show_the_last_12_months_against_the_limit_and_the_cost_visibility(
+        signed_in, any_agent, customer, unready_customer):
+    url = reverse("customers:account", args=[customer.tenant_id])
+    html = signed_in(any_agent).get(url).content.decode()
+    assert "0.00 in the last 12 months; no limit set." in html
+    assert "cannot see its Azure usage costs (the default)" in html
+
+    make_purchase(customer, commitment="1234.50", days_ago=60)
+    make_purchase(customer, commitment="100.25", days_ago=2)
+    make_purchase(customer, commitment="5000.00", days_ago=400)         # older than 12 months
+    make_purchase(unready_customer, commitment="777.00", days_ago=3)    # another customer's
+    PurchaseLimit.objects.create(customer=customer, amount=Decimal("10000"), turn_off_at_limit=True)
+    BillingPolicy.objects.create(customer=customer, view_charges=BillingPolicy.ViewCharges.ALLOWED)
+
+    html = signed_in(any_agent).get(url).content.decode()
+
+    assert "1,334.75 of 10,000.00 USD in the last 12 months (13 %)." in html
+    assert 'value="13"' in html
+    assert "can see its Azure usage costs at pay-as-you-go prices" in html
+    assert "6,334.75" not in html and "2,111.75" not in html
+
+
 def test_customer_purchases_filters_and_totals(signed_in, any_agent, customer, unready_customer):
     make_purchase(customer, product="D2s reserved", days_ago=2)
     make_purchase(customer, kind=Kind.SAVINGS_PLAN, product="Compute plan", commitment="8760.00")

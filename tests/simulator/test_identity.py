@@ -152,6 +152,28 @@ def test_refresh_tokens_survive_a_restart(sim, tmp_path, monkeypatch):
         second.stop()
 
 
+def test_a_new_scenario_keeps_the_refresh_tokens_of_staff_still_in_it_and_reset_revokes_all(sim):
+    """make run stores the portal's token, then loads the demo staff for sign-in (a new scenario)."""
+    from .conftest import scenario
+    changed = scenario()
+    changed["customers"].pop()                  # the directory changes; Ada Admin is still there
+    sim.control.put_state(changed)
+    assert "access_token" in app(sim).acquire_token_by_refresh_token(sim.refresh_token,
+                                                                     scopes=[f"{PC}/.default"])
+
+    without_ada = scenario()
+    without_ada["partner"]["staff"] = without_ada["partner"]["staff"][1:]
+    sim.control.put_state(without_ada)          # the user left: their tokens go with them
+    assert app(sim).acquire_token_by_refresh_token(sim.refresh_token,
+                                                   scopes=[f"{PC}/.default"])["error"] == "invalid_grant"
+
+    refresh = sim.control.put_state(scenario())["refreshToken"]
+    sim.control.reset()
+    sim.control.put_state(scenario())
+    result = app(sim).acquire_token_by_refresh_token(refresh, scopes=[f"{PC}/.default"])
+    assert result["error"] == "invalid_grant"
+
+
 def test_control_api_needs_the_key(sim):
     response = requests.post(f"{sim.url}/_simulator/reset", verify=str(sim.ca_path), timeout=10)
     assert response.status_code == 401
