@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIMULATOR_PORT ?= 8001
 
-.PHONY: run test check bench clean messages
+.PHONY: run test check bench clean messages poll
 
 $(INSTALLED): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ run: $(INSTALLED) .demo-password .activity-log-key
 	  $(PY) manage.py seed_demo --if-empty --simulator --url http://$(HOST):$(PORT)/
 	@rm -f .simulator/url
 	$(RUN_ENV) HOST=$(HOST) WEB_PORT=$(PORT) SIMULATOR_PORT=$(SIMULATOR_PORT) $(VENV)/bin/honcho start -f Procfile
+
+## make poll: while make run runs, poll the simulator now for what customers bought themselves (the worker
+## does it every PURCHASES_POLL_MINUTES); buy as a customer with `.venv/bin/python -m simulator buy`
+poll: $(INSTALLED) .activity-log-key
+	$(RUN_ENV) $(PY) manage.py poll_purchases
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL points at one, SQLite otherwise)
 # pytest exits 5 when it collected nothing: say so, rather than leave a bare "Error 5".

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from permissions.models import PURCHASE, Resource, policy_permissions
 
-from . import audit, customers_json, errors
+from . import audit, customers_json, errors, purchases_json
 from .paging import HEADER as CONTINUATION
 
 VERSION = "1.0.0"
@@ -172,6 +172,75 @@ def _schemas(partner: str) -> dict:
             },
         }]},
         "CustomerCollection": _collection("Customer", seek=True),
+        **_purchase_schemas(),
+    }
+
+
+def _purchase_schemas() -> dict:
+    text, when = {"type": "string"}, {"type": ["string", "null"], "format": "date-time"}
+    maybe_text = {"type": ["string", "null"]}
+    bought_by = {"type": ["string", "null"], "description": _(
+        "The user who bought it (Azure's systemData.createdBy), when Microsoft says.")}
+    return {
+        "Order": {
+            "type": "object", "description": _(
+                "Partner Center's Order: the partner's orders and the customer's own (transactionType "
+                "UserPurchase, client Azure portal)."),
+            "required": ["id", "referenceCustomerId", "creationDate", "lineItems", "attributes"],
+            "properties": {
+                "id": text, "referenceCustomerId": UUID, "billingCycle": text, "transactionType": text,
+                "currencyCode": text, "creationDate": {"type": "string", "format": "date-time"},
+                "status": text,
+                "client": {"type": ["object", "null"], "properties": {"name": text}},
+                "placedBy": {"type": ["string", "null"], "description": _(
+                    "Who placed it: the user of its create_order audit record, when there is one.")},
+                "lineItems": {"type": "array", "items": {"type": "object", "description": _(
+                    "Partner Center's order line item, as Partner Center gave it.")}},
+                "attributes": {"type": "object", "properties": {"objectType": {"const": "Order"}}}}},
+        "OrderCollection": _collection("Order", seek=True),
+        "Reservation": {
+            "type": "object", "description": _(
+                "Azure's Reservation (Microsoft.Capacity, in the customer's tenant): Partner Center shows "
+                "reservations only as entitlements, without scope, dates or renewal."),
+            "required": ["id", "name", "type", "properties", "reservationOrder", "boughtBy"],
+            "properties": {
+                "id": text, "name": text,
+                "type": {"const": "Microsoft.Capacity/reservationOrders/reservations"},
+                "sku": {"type": "object", "properties": {"name": text}}, "location": text,
+                "properties": {"type": "object", "properties": {
+                    "displayName": text, "reservedResourceType": text,
+                    "quantity": {"type": "integer", "minimum": 0},
+                    "appliedScopeType": {"type": "string", "description": _(
+                        "Single, Shared, ManagementGroup (or empty when Azure did not say)")},
+                    "appliedScopes": {"type": "array", "items": text},
+                    "term": text, "billingPlan": text, "effectiveDateTime": when, "expiryDateTime": when,
+                    "renew": {"type": "boolean"}, "provisioningState": text}},
+                "reservationOrder": {"type": "object", "properties": {
+                    "id": text, "displayName": text, "purchaseDateTime": when,
+                    "total": {"type": ["object", "null"], "properties": {
+                        "amount": {"type": "number"}, "currencyCode": text}}}},
+                "boughtBy": bought_by}},
+        "ReservationCollection": _collection("Reservation", seek=True),
+        "SavingsPlan": {
+            "type": "object", "description": _(
+                "The portal's own shape, after Azure's SavingsPlan (Microsoft.BillingBenefits): Partner "
+                "Center never shows savings plans. A savings plan can never be cancelled, exchanged or "
+                "refunded."),
+            "required": ["id", "name", "type", "properties", "savingsPlanOrder", "boughtBy"],
+            "properties": {
+                "id": text, "name": text,
+                "type": {"const": "Microsoft.BillingBenefits/savingsPlanOrders/savingsPlans"},
+                "properties": {"type": "object", "properties": {
+                    "displayName": text,
+                    "commitment": {"type": "object", "required": ["grain", "currencyCode", "amount"],
+                                   "properties": {"grain": {"const": "Hourly"}, "currencyCode": text,
+                                                  "amount": {"type": "number"}}},
+                    "appliedScopeType": text, "appliedScope": maybe_text, "term": text,
+                    "billingPlan": text, "effectiveDateTime": when, "expiryDateTime": when,
+                    "purchaseDateTime": when, "renew": {"type": "boolean"}, "provisioningState": text}},
+                "savingsPlanOrder": {"type": "object", "properties": {"id": text}},
+                "boughtBy": bought_by}},
+        "SavingsPlanCollection": _collection("SavingsPlan", seek=True),
     }
 
 
@@ -229,6 +298,7 @@ def document(request: HttpRequest | None = None) -> dict:
     seek = _param(CONTINUATION, "header", _("The continuationToken of the previous page."))
     policy_tag = _("Self-serve policies (customer purchase permissions)")
     audit_tag, customers_tag = _("Audit records"), _("Customers")
+    purchases_tag = _("Orders, reservations and savings plans")
     paths = {
         "/v1/SelfServePolicy": {
             "get": _operation(
@@ -301,6 +371,22 @@ def document(request: HttpRequest | None = None) -> dict:
                 [_param("tenant_id", "path", _("The customer's tenant id"),
                          example=EXAMPLE_CUSTOMER)], tag=customers_tag),
         },
+        **{f"/v1/customers/{{tenant_id}}/{segment}": {"get": _operation(
+            summary, description,
+            {"200": _json(_ref(f"{schema}Collection"), _("One page, newest first.")), **_errors(400, 404)},
+            [_param("tenant_id", "path", _("The customer's tenant id"), example=EXAMPLE_CUSTOMER),
+             _param("size", "query", _("Items per page"),
+                    {"type": "integer", "minimum": 1, "maximum": purchases_json.MAX_SIZE}),
+             seek], tag=purchases_tag)}
+           for segment, schema, summary, description in (
+               ("orders", "Order", _("A customer's orders"),
+                _("Partner Center's orders of the customer, the partner's and the customer's own, as the "
+                  "portal last read them. Every role.")),
+               ("reservations", "Reservation", _("A customer's Azure reservations"),
+                _("Every Azure reservation in the customer's tenant, with who bought it. Every role.")),
+               ("savingsplans", "SavingsPlan", _("A customer's Azure savings plans"),
+                _("Every Azure savings plan in the customer's tenant (Partner Center never shows them), "
+                  "with who bought it. Every role.")))},
         "/v1/openapi.json": {
             "get": {"summary": _("This document"), "tags": [_("Reference")], "security": [],
                     "parameters": [], "responses": {"200": {

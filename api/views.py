@@ -20,8 +20,10 @@ from customers.selectors import customers_found
 from permissions.models import Resource
 from permissions.selectors import customer_account
 from permissions.services import Expected, NoPolicy, PolicyChanged, PolicyExists, set_purchase_permissions
+from purchases import selectors as purchase_selectors
+from purchases.policies import can_view_purchases
 
-from . import audit, customers_json, errors
+from . import audit, customers_json, errors, purchases_json
 from .customers_json import customer_detail, customer_summary
 from .errors import ApiError, bad_request, error_response
 from .http import endpoint, json_response, read_json
@@ -184,9 +186,65 @@ def get_customer(request: HttpRequest, tenant_id: str) -> HttpResponse:
     return json_response(customer_detail(customer))
 
 
+def _purchases_customer(request: HttpRequest, tenant_id: str) -> Customer:
+    if not can_view_purchases(request.user):
+        raise PermissionDenied
+    tenant = parse_uuid(tenant_id)
+    customer = Customer.objects.filter(tenant_id=tenant).first() if tenant is not None else None
+    if customer is None:
+        raise errors.customer_not_found()
+    return customer
+
+
+def _newest_first(request: HttpRequest, tenant_id: str, *, kind: str, rows, when: str, shape):
+    """One page of a customer's mirror rows, newest first by `when` then id, seek-paged."""
+    customer = _purchases_customer(request, tenant_id)
+    resumed = continuation(request, kind)
+    if resumed is None:
+        query = {"customer": str(customer.tenant_id),
+                 "size": page_size(request, default=purchases_json.DEFAULT_SIZE,
+                                   maximum=purchases_json.MAX_SIZE)}
+        found = rows(customer)
+    else:
+        query, (moment, pk) = resumed
+        if query.get("customer") != str(customer.tenant_id):
+            raise bad_request("invalid_continuation_token",
+                              _("The continuation token is for another customer. "
+                                "Start again without MS-ContinuationToken."))
+        found = rows(customer).filter(Q(**{f"{when}__lt": moment}) | Q(**{when: moment, "pk__lt": pk}))
+    items, token = seek(found, size=query["size"], kind=kind, query=query,
+                        keyset=lambda row: [_dotted(row, when).isoformat(), row.pk])
+    return json_response(collection([shape(row) for row in items], path=request.path, token=token))
+
+
+def _dotted(row, path: str):
+    for name in path.split("__"):
+        row = getattr(row, name)
+    return row
+
+
+def customer_orders(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    return _newest_first(request, tenant_id, kind="orders", when="created_at",
+                         rows=lambda c: purchase_selectors.orders(c).select_related("customer"),
+                         shape=purchases_json.order_json)
+
+
+def customer_reservations(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    return _newest_first(request, tenant_id, kind="reservations", when="order__purchased_at",
+                         rows=purchase_selectors.reservations, shape=purchases_json.reservation_json)
+
+
+def customer_savings_plans(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    return _newest_first(request, tenant_id, kind="savingsplans", when="order__purchased_at",
+                         rows=purchase_selectors.savings_plans, shape=purchases_json.savings_plan_json)
+
+
 records = endpoint(GET=audit_records)
 customers = endpoint(GET=list_customers)
 customer = endpoint(GET=get_customer)
+orders = endpoint(GET=customer_orders)
+reservations = endpoint(GET=customer_reservations)
+savings_plans = endpoint(GET=customer_savings_plans)
 
 
 def openapi_document(request: HttpRequest) -> HttpResponse:

@@ -389,11 +389,8 @@ LOGGING = {
 # --- Issue 12: what customers buy themselves (purchases/) ---
 # The purchases poll (orders, entitlements, audit records, reservations, savings plans), in minutes.
 PURCHASES_POLL_MINUTES = env.int("PURCHASES_POLL_MINUTES", default=5)
-# E-mail through Django's mail framework: any provider via django-anymail (EMAIL_BACKEND=anymail...),
-# the console under DJANGO_DEBUG (make run).
-EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-                        if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="portal@localhost")
+# Notification e-mail goes through Django's mail framework, set up above with the password reset's
+# (EMAIL_BACKEND from DJANGO_EMAIL_BACKEND: any provider via django-anymail; the console under DJANGO_DEBUG).
 NOTIFY_EMAILS = env.list("NOTIFY_EMAILS", default=[])
 PURCHASE_WEBHOOK_URL = env.str("PURCHASE_WEBHOOK_URL", default="")
 PURCHASE_WEBHOOK_SECRET = env.str("PURCHASE_WEBHOOK_SECRET", default="")

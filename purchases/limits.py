@@ -31,7 +31,8 @@ def spend(customer: Customer, *, now=None) -> Decimal:
     since = (now or timezone.now()) - ROLLING
     total = CustomerPurchase.objects.filter(customer=customer, purchased_at__gte=since) \
         .aggregate(total=Sum("commitment"))["total"]
-    return total or Decimal(0)
+    # SQLite's SUM drops the scale (10500 for 10500.00): the figure in notifications reads the same on both.
+    return Decimal(total or 0).quantize(Decimal("0.01"))
 
 
 def check_limit(customer: Customer) -> list[str]:

@@ -103,3 +103,21 @@ def account_cards(customer) -> dict:
         "cost_allowed": view_charges == "Allowed",
         "spent": _money(spent) or Decimal(0),
     }
+
+
+def recent_notifications(limit: int = 20):
+    """The newest notifications with their deliveries, for the connection page (two queries)."""
+    from .models import Notification
+
+    return list(Notification.objects.select_related("customer", "purchase")
+                .prefetch_related("deliveries").order_by("-created_at", "-id")[:limit])
+
+
+def delivery_counts() -> dict:
+    """How many deliveries are waiting, sent and given up, over all notifications."""
+    from .models import Delivery
+
+    counts = dict.fromkeys(Delivery.State.values, 0)
+    for row in Delivery.objects.order_by().values("state").annotate(count=Count("id")):
+        counts[row["state"]] = row["count"]
+    return counts

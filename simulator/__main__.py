@@ -1,4 +1,5 @@
-"""`python -m simulator serve|certs`: run the Microsoft simulator, or only make its certificates."""
+"""`python -m simulator serve|certs|customers|buy`: run the Microsoft simulator, or only make its
+certificates; or, against a running one, list its customers and buy as a customer user (customer_cli.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="the control API's key (default: $SIMULATOR_KEY, else made up into DIR/key)")
     certs = commands.add_parser("certs", help="make the certificate authority and certificates, then exit")
     certs.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    from .customer_cli import add_commands
+    add_commands(commands, DEFAULT_STATE)
     args = parser.parse_args(argv)
+    if args.command in ("customers", "buy"):
+        from .customer_cli import run as run_customer
+        return run_customer(args)
     if args.command == "certs":
         from .certs import ensure_certificates
         ensure_certificates(args.state)

@@ -31,3 +31,15 @@ def purchase_cards(context, customer):
         "cost_choices": [(value, label, (value == "Allowed") == cards["cost_allowed"])
                          for value, label in COST_FIELD.choices],
     }
+
+
+@register.inclusion_tag("purchases/connection_notifications.html")
+def purchase_notifications(limit: int = 20):
+    """The connection page's "Purchase notifications" card (microsoft/ may not import purchases/):
+    every recent notification and each delivery's result."""
+    from django.conf import settings
+
+    from purchases.selectors import delivery_counts, recent_notifications
+
+    return {"notifications": recent_notifications(limit), "counts": delivery_counts(),
+            "webhook_set": bool(settings.PURCHASE_WEBHOOK_URL), "notify_emails": settings.NOTIFY_EMAILS}

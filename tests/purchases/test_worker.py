@@ -1,5 +1,6 @@
 """The worker's poll: scheduled once, run by the worker, re-scheduled PURCHASES_POLL_MINUTES ahead."""
 
+import pytest
 from django.core.management import call_command
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -8,6 +9,7 @@ from purchases.models import CustomerPurchase
 from purchases.tasks import poll_purchases, schedule
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connections between tasks
 def test_the_poll_is_scheduled_once_and_reschedules_itself(shop, settings):
     settings.PURCHASES_POLL_MINUTES = 5
     assert schedule() is True

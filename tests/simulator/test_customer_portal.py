@@ -100,3 +100,86 @@ def test_a_savings_plan_appears_only_in_azure(sim, http):
     assert plan["properties"]["commitment"] == {"grain": "Hourly", "currencyCode": "USD", "amount": 1.25}
     everything = _everything(sim)
     assert everything["orders"] == [] and everything["entitlements"] == [] and everything["audit"] == []
+
+
+# ------------------------------------------------------------------ the same, from a terminal (make run)
+def _cli(sim, capsys, *args):
+    from simulator.__main__ import main
+
+    status = main([args[0], "--state", str(sim.state_dir), "--url", sim.url, "--key", sim.key, *args[1:]])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_buy_command_is_refused_as_azure_refuses(sim, capsys):
+    _allow(sim, "AzureSavingsPlan")
+    before = _everything(sim)
+    status, out, err = _cli(sim, capsys, "buy", CONTOSO, "reservation", "--as", "owner@contoso.example",
+                            "--subscription", ARM_SUB_1)
+    assert status == 1 and out == ""
+    assert "Azure refused the purchase (403 BillingScopeNotEligible)" in err and "Nothing was bought." in err
+    _allow(sim, "AzureReservedInstances", "AzureSavingsPlan")
+    status, out, err = _cli(sim, capsys, "buy", "contoso.onmicrosoft.com", "savings-plan", "--hourly", "2",
+                            "--as", "owner@contoso.example", "--subscription", ARM_SUB_2)
+    assert status == 1
+    assert "(403 AuthorizationFailed)" in err and "Microsoft.BillingBenefits/savingsPlanOrders/write" in err
+    assert _everything(sim) == before
+
+
+def test_the_buy_command_buys_what_the_api_buys(sim, capsys):
+    _allow(sim, "AzureReservedInstances", "AzureSavingsPlan")
+    status, out, err = _cli(sim, capsys, "buy", "contoso.onmicrosoft.com", "reservation",
+                            "--as", "owner@contoso.example", "--subscription", ARM_SUB_1, "--term", "P3Y",
+                            "--scope", "Single", "--quantity", "2", "--billing", "Monthly",
+                            "--amount", "4200")
+    assert status == 0, err
+    everything = _everything(sim)
+    [order] = everything["reservationOrders"]
+    assert order["properties"]["term"] == "P3Y" and order["properties"]["originalQuantity"] == 2
+    assert order["properties"]["planInformation"]["pricingCurrencyTotal"]["amount"] == 4200.0
+    assert order["reservations"][0]["properties"]["appliedScopeType"] == "Single"
+    [pc_order] = everything["orders"]
+    assert f"reservation order /providers/microsoft.capacity/reservationOrders/{order['name']}" in out
+    assert f"Partner Center order {pc_order['id']}" in out
+    assert [r["operationType"] for r in everything["audit"]] == ["create_order"]
+    status, out, err = _cli(sim, capsys, "buy", CONTOSO, "savings-plan", "--as", "owner@contoso.example",
+                            "--subscription", ARM_SUB_1, "--hourly", "1.25")
+    assert status == 0, err
+    [plan_order] = _everything(sim)["savingsPlanOrders"]
+    assert plan_order["savingsPlans"][0]["properties"]["commitment"]["amount"] == 1.25
+    assert len(_everything(sim)["orders"]) == 1   # a savings plan never reaches Partner Center
+
+
+def test_the_buy_command_says_what_is_missing_and_buys_nothing(sim, capsys):
+    _allow(sim, "AzureReservedInstances", "AzureSavingsPlan")
+    before = _everything(sim)
+    # Contoso has two Azure subscriptions: which one must be said
+    status, _out, err = _cli(sim, capsys, "buy", CONTOSO, "reservation", "--as", "owner@contoso.example")
+    assert status == 2 and "has 2 Azure subscriptions" in err and "--subscription" in err
+    status, _out, err = _cli(sim, capsys, "buy", CONTOSO, "savings-plan", "--as", "owner@contoso.example",
+                             "--subscription", ARM_SUB_1)
+    assert status == 2 and "--hourly" in err
+    status, _out, err = _cli(sim, capsys, "buy", CONTOSO, "reservation", "--as", "nobody@contoso.example",
+                             "--subscription", ARM_SUB_1)
+    assert status == 1 and "InvalidAuthenticationToken" in err
+    status, _out, err = _cli(sim, capsys, "buy", "nowhere.example", "reservation", "--as", "x")
+    assert status == 2 and "No customer 'nowhere.example'" in err
+    assert _everything(sim) == before
+
+
+def test_the_customers_command_shows_who_may_buy_where(sim, capsys):
+    _allow(sim, "AzureReservedInstances")
+    status, out, _err = _cli(sim, capsys, "customers")
+    assert status == 0
+    assert f"Contoso Ltd  contoso.onmicrosoft.com  {CONTOSO}" in out
+    assert "the partner allows: AzureReservedInstances" in out
+    assert f"Azure subscription {ARM_SUB_1} (Production, active): Owner owner@contoso.example" in out
+    assert f"Azure subscription {ARM_SUB_2} (Test, active): Owner no customer user" in out
+
+
+def test_the_buy_command_without_a_running_simulator_says_so(tmp_path, capsys):
+    from simulator.__main__ import main
+
+    status = main(["buy", "--state", str(tmp_path), CONTOSO, "reservation", "--as", "x"])
+    assert status == 2
+    assert "is the simulator running" in capsys.readouterr().err
