@@ -11,7 +11,6 @@ data and tests: no form calls them.
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from activitylog.models import Action, ResourceType
@@ -189,14 +188,19 @@ def request_customer_user(*, actor: Agent, customer: Customer, user_principal_na
 
 def step_changes(customer: Customer, *, limit: int = 20) -> list[OutboxChange]:
     """The customer's step changes that are waiting for Microsoft, and those Microsoft refused that no
-    later change of the same thing has replaced: newest first."""
-    changes = list(OutboxChange.objects.filter(customer=customer, kind__in=STEP_KINDS).filter(
-        Q(state=OutboxChange.State.WAITING) | Q(state=OutboxChange.State.NOT_APPLIED)
-    ).order_by("-id")[:limit])
-    later = set(OutboxChange.objects.filter(
-        customer=customer, kind__in=STEP_KINDS, key__in={c.key for c in changes},
-        state=OutboxChange.State.APPLIED).values_list("key", "id"))
-    return [c for c in changes if c.is_waiting or not any(k == c.key and i > c.id for k, i in later)]
+    later change of the same thing has replaced: newest first. One query (it is on the Account page): the
+    recent changes in those states and the applied ones, the replaced refusals set aside here."""
+    State = OutboxChange.State
+    recent = OutboxChange.objects.filter(customer=customer, kind__in=STEP_KINDS,
+                                         state__in=[State.WAITING, State.NOT_APPLIED, State.APPLIED]
+                                         ).order_by("-id")[:limit * 5]
+    shown, applied_later = [], set()
+    for change in recent:  # newest first: an applied change replaces the refusals of its key before it
+        if change.state == State.APPLIED:
+            applied_later.add(change.key)
+        elif change.is_waiting or change.key not in applied_later:
+            shown.append(change)
+    return shown[:limit]
 
 
 def describe(change: OutboxChange) -> str:

@@ -27,14 +27,15 @@ pytestmark = pytest.mark.django_db
 
 # Session + agent, and the customer with its readiness, its permissions and who last changed each; then
 # where its policy stands in Partner Center: the latest queued change, since when changes wait, and a drift,
-# one query (issue 11); then the purchase cards' limit, cost visibility and 12 months' spend, one query
-# (issue 12).
-ACCOUNT_QUERIES = 5
+# one query (issue 11); the readiness steps still waiting for Microsoft or refused by it, one query (issue 11
+# step 7); then the purchase cards' limit, cost visibility and 12 months' spend, one query (issue 12).
+ACCOUNT_QUERIES = 6
 PERMISSIONS_EDIT_QUERIES = ACCOUNT_QUERIES  # the same page, its box open
 # Session + agent, the customer, "has it any users?", the subscriptions, their role assignments.
 SUBSCRIPTIONS_QUERIES = 6
-# Session + agent, the customer, its users, their role assignments with their subscriptions.
-USERS_QUERIES = 5
+# Session + agent, the customer, its users, their role assignments with their subscriptions, and the
+# readiness steps waiting for Microsoft or refused by it (one query).
+USERS_QUERIES = 6
 # Session + agent, one page of entries; on PostgreSQL also SET LOCAL plan_cache_mode inside a transaction
 # (here a savepoint and its release), so that the page is planned for its filters' values.
 ACTIVITY_LOG_QUERIES = 3 if connection.vendor != "postgresql" else 6
