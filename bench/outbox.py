@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _fresh_database(url: str) -> str:
+def _fresh_database(url: str, suffix: str = "_outboxbench") -> str:
     parts = urlsplit(url)
-    name = (parts.path.lstrip("/") or "portal") + "_outboxbench"
+    name = (parts.path.lstrip("/") or "portal") + suffix
     scratch = urlunsplit(parts._replace(path="/" + name))
     import psycopg
 

@@ -1,4 +1,7 @@
+from datetime import date, datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activitylog.forms import DateInput
@@ -27,11 +30,17 @@ class PurchaseFilterForm(forms.Form):
             purchases = purchases.filter(kind=data["kind"])
         if data.get("buyer"):
             purchases = purchases.filter(buyer__icontains=data["buyer"])
+        # Days as time ranges (from the first moment of date_from to before the day after date_to), so that
+        # the index on purchased_at serves them; a cast of every row to its date could not use it.
         if data.get("date_from"):
-            purchases = purchases.filter(purchased_at__date__gte=data["date_from"])
+            purchases = purchases.filter(purchased_at__gte=_day_start(data["date_from"]))
         if data.get("date_to"):
-            purchases = purchases.filter(purchased_at__date__lte=data["date_to"])
+            purchases = purchases.filter(purchased_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
         return purchases
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 class PurchaseLimitForm(forms.Form):

@@ -77,6 +77,24 @@ def test_customer_purchases_filters_and_totals(signed_in, any_agent, customer, u
     assert bad.status_code == HTTPStatus.BAD_REQUEST
 
 
+def test_the_date_filter_takes_whole_days_at_both_ends(signed_in, operator, customer):
+    from datetime import datetime
+    first = make_purchase(customer, product="First of May, midnight")
+    last = make_purchase(customer, product="Last of May, a second before midnight")
+    before = make_purchase(customer, product="April, a second before May")
+    after = make_purchase(customer, product="June, midnight")
+    for purchase, moment in ((first, "2026-05-01T00:00:00"), (last, "2026-05-31T23:59:59"),
+                             (before, "2026-04-30T23:59:59"), (after, "2026-06-01T00:00:00")):
+        CustomerPurchase.objects.filter(pk=purchase.pk).update(
+            purchased_at=timezone.make_aware(datetime.fromisoformat(moment)))
+
+    html = signed_in(operator).get(reverse("purchases:list"),
+                                   {"date_from": "2026-05-01", "date_to": "2026-05-31"}).content.decode()
+
+    assert "First of May, midnight" in html and "Last of May, a second before midnight" in html
+    assert "April, a second before May" not in html and "June, midnight" not in html
+
+
 def test_the_export_streams_quoted_neutralised_csv(signed_in, sales_agent, customer):
     make_purchase(customer, product="=HYPERLINK(\"http://evil\")", buyer="+cmd@x")
     response = signed_in(sales_agent).get(reverse("purchases:export"))
