@@ -13,22 +13,11 @@ from django.utils import timezone
 
 from activitylog.models import Action, ResourceType, Source, Status
 from activitylog.services import Origin, record
-from microsoft.client import (
-    AZURE_MANAGEMENT,
-    CredentialsRefused,
-    MalformedResponse,
-    MicrosoftClient,
-    MicrosoftError,
-    Stats,
-    ThrottledError,
-    UnavailableError,
-    new_session,
-)
-from microsoft.credentials import mark_needs_reconnecting
-from microsoft.tokens import Tokens
+from microsoft.client import AZURE_MANAGEMENT, MicrosoftClient, MicrosoftError
+from microsoft.self_serve import applying
 from outbox.models import OutboxChange
 from outbox.services import enqueue
-from outbox.worker import Applied, Blocked, Refused, Retry, register_handler
+from outbox.worker import Applied, register_handler
 
 from .models import BillingPolicy
 
@@ -67,34 +56,17 @@ def read_policy(client: MicrosoftClient, tenant) -> str:
     return str((answer.get("properties") or {}).get("viewCharges") or BillingPolicy.ViewCharges.NOT_ALLOWED)
 
 
-def _client() -> MicrosoftClient:
-    stats = Stats()
-    session = new_session(stats)
-    return MicrosoftClient(tokens=Tokens(session=session), stats=stats, session=session)
+def _push(client: MicrosoftClient, change: OutboxChange) -> Applied:
+    want = change.desired["viewCharges"]
+    account = billing_account(client)
+    answer = _arm(client, "PUT", policy_path(account, change.customer.tenant_id),
+                  {"properties": {"viewCharges": want}})
+    return Applied({"viewCharges": (answer.get("properties") or {}).get("viewCharges", want)})
 
 
 def apply(change: OutboxChange) -> Applied:
-    client = _client()
-    try:
-        want = change.desired["viewCharges"]
-        account = billing_account(client)
-        answer = _arm(client, "PUT", policy_path(account, change.customer.tenant_id),
-                      {"properties": {"viewCharges": want}})
-        return Applied({"viewCharges": (answer.get("properties") or {}).get("viewCharges", want)})
-    except CredentialsRefused as exc:
-        mark_needs_reconnecting(str(exc))
-        raise Blocked(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
-    except ThrottledError as exc:
-        raise Retry(str(exc), code=exc.code or "429", request_id=exc.request_id, status=429,
-                    after=exc.retry_after) from None
-    except (UnavailableError, MalformedResponse) as exc:
-        raise Retry(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
-    except MicrosoftError as exc:
-        kind = Retry if exc.status in (None, 401, 408) or (exc.status or 0) >= 500 else Refused
-        raise kind(str(exc), code=exc.code, request_id=exc.request_id, status=exc.status) from None
-    finally:
-        client.tokens.save_rotated()
-        client.close()
+    """Microsoft's answers become the outbox's outcomes as for every push (microsoft.self_serve.applying)."""
+    return applying(_push, change)
 
 
 def settled(change: OutboxChange) -> None:
