@@ -212,9 +212,7 @@ def _quantity(value) -> int:
         return 1
 
 
-# --- what the portal holds already, for a batch of customers ---------------------------------------
-
-BATCH = 50
+# --- what the portal holds already, for a batch of customers (MICROSOFT_SYNC_BATCH) ------------------
 
 
 def _subscription_key(subscription_id, offer, offer_id, offer_name, friendly_name, quantity, status):
@@ -756,7 +754,8 @@ def _run(client, run, counts, origin, lock, only) -> str:
                 fail(item, exc)
         lock.beat()
 
-    batch_size = max(2 * parallelism, BATCH)
+    batch = max(1, settings.MICROSOFT_SYNC_BATCH)
+    batch_size = max(2 * parallelism, batch)
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="microsoft-sync") as pool:
         try:
             for item in items:
@@ -765,9 +764,9 @@ def _run(client, run, counts, origin, lock, only) -> str:
                 pending.append((item, pool.submit(fetch_customer, client, item,
                                                   read_self_serve=adopt)))
                 if len(pending) >= batch_size:
-                    settle([pending.popleft() for _ in range(BATCH)])
+                    settle([pending.popleft() for _ in range(batch)])
             while pending:
-                settle([pending.popleft() for _ in range(min(BATCH, len(pending)))])
+                settle([pending.popleft() for _ in range(min(batch, len(pending)))])
         finally:
             for _item, future in pending:
                 future.cancel()

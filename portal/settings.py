@@ -117,6 +117,8 @@ MICROSOFT_CREDENTIALS_KEY = env.str("MICROSOFT_CREDENTIALS_KEY", default="")
 MICROSOFT_SYNC_MINUTES = env.int("MICROSOFT_SYNC_MINUTES", default=15)
 # Customers fetched at once; requests are paced below Microsoft's limits whatever this is.
 MICROSOFT_SYNC_PARALLELISM = env.int("MICROSOFT_SYNC_PARALLELISM", default=16)
+# Customers fetched, then compared with the mirror and written, per round (fewer queries the more there are).
+MICROSOFT_SYNC_BATCH = env.int("MICROSOFT_SYNC_BATCH", default=50)
 # Partner Center: 500 requests a minute per tenant on the Customer and Subscription resources; the
 # client paces itself at this rate (0: no pacing, for benchmarks of the portal's own cost).
 MICROSOFT_PC_REQUESTS_PER_MINUTE = env.int("MICROSOFT_PC_REQUESTS_PER_MINUTE", default=480)

@@ -101,6 +101,9 @@ def test_a_killed_sync_resumes_safely(microsoft, needs_postgres, settings):
            "MICROSOFT_APP_ID": settings.MICROSOFT_APP_ID,
            "MICROSOFT_APP_SECRET": settings.MICROSOFT_APP_SECRET,
            "PARTNER_TENANT_ID": settings.PARTNER_TENANT_ID, "MICROSOFT_SYNC_PARALLELISM": "1",
+           # One customer a round, so the first three are written before the fourth's slow answer (in
+           # rounds of 50 all six were written together, after it, and the kill came too late).
+           "MICROSOFT_SYNC_BATCH": "1",
            "DJANGO_SECRET_KEY": settings.SECRET_KEY, "PGAPPNAME": KILLED}
     process = subprocess.Popen([sys.executable, "manage.py", "sync_microsoft"], cwd=ROOT, env=env,  # noqa: S603
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
