@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from activitylog.models import Action, ActivityLogEntry, ResourceType, Source
@@ -256,6 +256,10 @@ class Held:
             held.assignments.setdefault(by_pk[row[0]], set()).add(row[1:])
         return held
 
+    def new(self, snapshot: Snapshot) -> bool:
+        """A customer the portal does not hold at all (not even typed in here)."""
+        return snapshot.tenant_id not in self.customers
+
     def unchanged(self, snapshot: Snapshot) -> bool:
         """True when writing the snapshot would change nothing (apply_snapshot would write no row)."""
         tenant = snapshot.tenant_id
@@ -297,6 +301,15 @@ class Counts:
     customers_seen: int = 0
     errors: int = 0
 
+    def merge(self, other: "Counts") -> None:
+        for kind in KINDS:
+            self.added[kind] += other.added[kind]
+            self.changed[kind] += other.changed[kind]
+            self.removed[kind] += other.removed[kind]
+        self.rows_written += other.rows_written
+        self.customers_seen += other.customers_seen
+        self.errors += other.errors
+
     def as_dict(self) -> dict:
         return {kind: {"added": self.added[kind], "changed": self.changed[kind],
                        "removed": self.removed[kind]} for kind in KINDS} | {
@@ -333,7 +346,8 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
 
     New rows go in with one INSERT per table (bulk_create); only what changed is updated or deleted."""
     now = now or timezone.now()
-    writer, writes = _Writer(origin=origin, counts=counts), 0
+    mine = Counts()  # added to counts once written: a customer rolled back counts for nothing
+    writer, writes = _Writer(origin=origin, counts=mine), 0
     # The customer's own transaction, durable like every service's: never inside a caller's.
     with transaction.atomic(durable=True):
         customer = (Customer.objects.select_for_update(no_key=True, of=("self",))
@@ -368,10 +382,64 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
         if snapshot.self_serve is not None and first_connection:
             writes += _adopt_self_serve(customer, snapshot.self_serve, writer, new_customer=new_customer)
             _known_policy(customer, snapshot.self_serve, now=now, drift=None, new_customer=new_customer)
+            writes += 1
         elif snapshot.self_serve is not None:
             writes += _check_drift(customer, snapshot.self_serve, writer, now=now)
         writer.finish(writes)
+    counts.merge(mine)
     return customer
+
+
+def apply_new_customers(snapshots: list[Snapshot], *, origin: Origin, counts: Counts, now=None
+                        ) -> list[Snapshot]:
+    """Customers the portal has never held (a first sync brings thousands), written together: one
+    transaction, one INSERT per table, their log entries chained in one go. Each customer is whole or
+    absent, as with apply_snapshot; only the transaction is shared, which is most of a new customer's
+    cost. Returns the snapshots left for apply_snapshot, one by one: a domain another customer uses
+    (apply_snapshot says which), or all of them when the shared write fails (a customer created
+    meanwhile, say), so that one customer's trouble is that customer's alone."""
+    if len(snapshots) < 2 or not connection.features.can_return_rows_from_bulk_insert:
+        return snapshots
+    now = now or timezone.now()
+    domains = [snapshot.domain for snapshot in snapshots]
+    taken = set(Customer.objects.filter(domain__in=domains).values_list("domain", flat=True))
+    taken |= {domain for domain in domains if domains.count(domain) > 1}
+    together = [snapshot for snapshot in snapshots if snapshot.domain not in taken]
+    alone = [snapshot for snapshot in snapshots if snapshot.domain in taken]
+    if len(together) < 2:
+        return snapshots
+    batch = Counts()
+    writer, inserts = _Writer(origin=origin, counts=batch), _Inserts()
+    try:
+        with transaction.atomic(durable=True):
+            customers = Customer.objects.bulk_create([
+                Customer(tenant_id=snapshot.tenant_id, synced_at=now, company_name=snapshot.company_name,
+                         domain=snapshot.domain, relationship=snapshot.relationship)
+                for snapshot in together])
+            permissions, policies = [], []
+            for customer, snapshot in zip(customers, together, strict=True):
+                writer.log(customer, action=Action.ADD_CUSTOMER, kind="customers", change="added",
+                           resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id,
+                           new={"company_name": snapshot.company_name, "domain": snapshot.domain,
+                                "relationship": snapshot.relationship})
+                _apply_subscriptions(customer, snapshot, writer, new_customer=True, inserts=inserts)
+                if snapshot.self_serve is not None:
+                    permissions += _adoption(customer, snapshot.self_serve, writer)
+                    policies.append(PartnerCenterPolicy(
+                        customer=customer, permissions=resources_in_order(snapshot.self_serve),
+                        read_at=now, drift_found_at=None))
+            written = len(customers) + inserts.save()
+            for model, rows in ((PurchasePermission, permissions), (PartnerCenterPolicy, policies)):
+                if rows:
+                    model.objects.bulk_create(rows)
+                    written += len(rows)
+            writer.finish(written)
+    except Exception as exc:  # noqa: BLE001 - each customer again on its own, which records its error
+        logger.info("Microsoft sync: %d new customers written one by one (%s: %s)", len(together),
+                    type(exc).__name__, exc)
+        return snapshots
+    counts.merge(batch)
+    return alone
 
 
 class _Inserts:
@@ -396,9 +464,11 @@ class _Inserts:
 
 
 def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer, *,
-                         new_customer: bool = False) -> int:
+                         new_customer: bool = False, inserts: "_Inserts | None" = None) -> int:
+    """The customer's subscriptions, Azure subscriptions and role assignments. With ``inserts`` (new
+    customers written together, apply_new_customers), the new rows are left there for the caller."""
     writes = 0
-    inserts = _Inserts()
+    shared, inserts = inserts is not None, inserts or _Inserts()
     if new_customer:  # nothing to read: everything Microsoft says is new
         existing, azure_existing, assignments = {}, {}, {}
     else:
@@ -445,7 +515,8 @@ def _apply_subscriptions(customer: Customer, snapshot: Snapshot, writer: _Writer
                 seen_assignments.add(key)
                 writes += _apply_assignment(customer, subscription, azure, assignment_data,
                                             assignments.get(key), writer, inserts)
-    writes += inserts.save()
+    if not shared:
+        writes += inserts.save()
     fetched = {a.id for data in snapshot.subscriptions for a in data.azure if a.status != DELETED}
     for key, assignment in assignments.items():
         if key not in seen_assignments and key[0] in fetched:
@@ -533,10 +604,17 @@ def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer,
     """On first connection, Partner Center's existing self-serve policy shows as allowed here."""
     have = set() if new_customer else set(
         PurchasePermission.objects.filter(customer=customer).values_list("resource", flat=True))
-    adopted = [PurchasePermission(customer=customer, resource=resource, granted_by=None)
-               for resource in resources if resource not in have]
+    adopted = _adoption(customer, resources, writer, have=have)
     if adopted:
         PurchasePermission.objects.bulk_create(adopted)
+    return len(adopted)
+
+
+def _adoption(customer: Customer, resources: list[str], writer: _Writer, *, have=frozenset()
+              ) -> list[PurchasePermission]:
+    """The permissions Partner Center has and the portal has not (unsaved), each with its log entry."""
+    adopted = [PurchasePermission(customer=customer, resource=resource, granted_by=None)
+               for resource in resources if resource not in have]
     for permission in adopted:
         resource = permission.resource
         writer.entries.append(entry(
@@ -544,7 +622,7 @@ def _adopt_self_serve(customer: Customer, resources: list[str], writer: _Writer,
             resource_type=ResourceType.SELF_SERVE_POLICY, resource_id=resource,
             old_value={"allowed": False}, new_value={"allowed": True},
             performer=PARTNER_CENTER_PERFORMER))
-    return len(adopted)
+    return adopted
 
 
 def _known_policy(customer: Customer, resources, *, now, drift, new_customer: bool = False) -> None:
@@ -745,8 +823,10 @@ def _run(client, run, counts, origin, lock, only) -> str:
             except Exception as exc:
                 fail(item, exc)
         held = Held.load([snapshot.tenant_id for _item, snapshot in fetched])
+        new = [snapshot for _item, snapshot in fetched if held.new(snapshot)]
+        alone = {id(snapshot) for snapshot in apply_new_customers(new, origin=origin, counts=counts)}
         for item, snapshot in fetched:
-            if held.unchanged(snapshot):
+            if (held.new(snapshot) and id(snapshot) not in alone) or held.unchanged(snapshot):
                 continue
             try:
                 apply_snapshot(snapshot, origin=origin, counts=counts)

@@ -326,3 +326,77 @@ def test_sync_microsoft_refuses_a_customer_that_is_not_a_tenant_id(db):
 
     with pytest.raises(CommandError, match="not a tenant id"):
         call_command("sync_microsoft", customer="contoso")
+
+
+def _inserts_into(queries, table: str) -> int:
+    return sum(1 for q in queries if q["sql"].startswith(f'INSERT INTO "{table}"'))
+
+
+def test_new_customers_are_written_together_each_whole_and_the_log_chain_holds(microsoft):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from activitylog.chain import verify
+
+    builders = [ready_customer(name) for name in ("Alpha", "Bravo", "Charlie")]
+    builders[1].self_serve("AzureReservedInstances")
+    microsoft.load(builders)
+
+    with CaptureQueriesContext(connection) as captured:
+        result = run_sync()
+
+    assert result.outcome == "succeeded" and result.counts.errors == 0
+    # One INSERT for the three customers and one for their log entries: the shared write was used.
+    assert _inserts_into(captured.captured_queries, "customers_customer") == 1
+    assert _inserts_into(captured.captured_queries, "activitylog_activitylogentry") == 1
+    for builder in builders:
+        assert readiness(builder).ready
+        logged = ActivityLogEntry.objects.filter(customer_tenant_id=builder.tenant_id)
+        assert logged.filter(action=Action.ADD_CUSTOMER).count() == 1
+        assert logged.filter(action=Action.CREATE_ROLE_ASSIGNMENT).count() == 2
+    assert Customer.objects.get(tenant_id=builders[1].tenant_id).purchase_permissions.count() == 1
+    assert result.counts.added["customers"] == 3
+    # Every row written is counted: 3 customers, 3 plans, 3 Azure subscriptions, 6 assignments,
+    # 1 permission adopted, 3 policies read, and one log entry for each change (3+3+3+6+1).
+    assert result.counts.rows_written == 3 + 3 + 3 + 6 + 1 + 3 + 16
+    walk = verify()
+    assert walk.broken is None and walk.checked == ActivityLogEntry.objects.count()
+
+
+def test_a_new_customer_whose_domain_is_taken_fails_alone_and_the_others_come_in(microsoft):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(domain="taken.onmicrosoft.com")
+    clash = ready_customer("Clash", domain="taken.onmicrosoft.com")
+    first, second = ready_customer("First"), ready_customer("Second")
+    microsoft.load([first, clash, second])
+
+    result = run_sync()
+
+    assert result.outcome == "partial"
+    assert readiness(first).ready and readiness(second).ready
+    assert not Customer.objects.filter(tenant_id=clash.tenant_id).exists()
+    assert not ActivityLogEntry.objects.filter(customer_tenant_id=clash.tenant_id).exists()
+    error = result.run.errors.get()
+    assert error.customer_tenant_id == clash.tenant_id and "taken.onmicrosoft.com" in error.message
+
+
+def test_when_the_shared_write_fails_each_new_customer_is_written_alone(microsoft):
+    """A plan id the portal already holds for another customer breaks the shared INSERT: the customers
+    are then written one by one, and only the one with the clash is left out, with its error."""
+    from tests.factories import SubscriptionFactory
+
+    clash, fine, also_fine = ready_customer("Clash"), ready_customer("Fine"), ready_customer("Also fine")
+    SubscriptionFactory(subscription_id=clash.doc["subscriptions"][0]["id"])
+    microsoft.load([clash, fine, also_fine])
+    held = (Customer.objects.count(), Subscription.objects.count(), ActivityLogEntry.objects.count())
+
+    result = run_sync()
+
+    assert result.outcome == "partial"
+    assert readiness(fine).ready and readiness(also_fine).ready
+    assert not Customer.objects.filter(tenant_id=clash.tenant_id).exists()  # nothing half-written
+    assert not ActivityLogEntry.objects.filter(customer_tenant_id=clash.tenant_id).exists()
+    assert Customer.objects.count() == held[0] + 2 and Subscription.objects.count() == held[1] + 2
+    assert result.counts.added["customers"] == 2
+    assert result.run.errors.get().customer_tenant_id == clash.tenant_id
