@@ -18,15 +18,14 @@ import time
 from collections import OrderedDict
 
 import msal
-import requests
 from django.conf import settings
 
 from . import credentials
 from .client import (
     AZURE_MANAGEMENT,
-    DROPPED,
     MICROSOFT_GRAPH,
     PARTNER_CENTER,
+    TRANSPORT_ERRORS,
     CredentialsRefused,
     MicrosoftError,
     UnavailableError,
@@ -83,7 +82,7 @@ class Tokens:
             except ValueError as exc:
                 raise MicrosoftError(f"The identity platform for tenant {tenant} cannot be used: {exc}",
                                      code="authority") from None
-            except (*DROPPED, requests.RequestException) as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise UnavailableError(f"No answer from the identity platform ({type(exc).__name__}).",
                                        url=self.login_url) from None
         with self._lock:
@@ -140,7 +139,7 @@ class Tokens:
         for attempt in range(settings.MICROSOFT_MAX_RETRIES + 1):
             try:
                 return call()
-            except (*DROPPED, requests.RequestException, ValueError) as exc:
+            except (*TRANSPORT_ERRORS, ValueError) as exc:
                 failure = exc
                 time.sleep(min(30.0, getattr(settings, "MICROSOFT_BACKOFF_SECONDS", 1.0) * 2 ** attempt)
                            * random.uniform(0.5, 1.5))  # noqa: S311
