@@ -1,6 +1,6 @@
 """The transport under the client (microsoft.client.new_session, on urllib3) against the simulator over
-HTTPS: what it counts, which CA it trusts, which proxy it goes through, and how a dropped connection
-ends."""
+HTTPS: what it counts, which CA it trusts, which proxy it goes through, and how a dropped connection or a
+5xx from the identity platform ends."""
 
 import base64
 import select
@@ -57,12 +57,33 @@ def test_a_dropped_token_request_is_retried_then_unavailable(microsoft):
     assert len(journal(microsoft, "/token")) == 4   # MICROSOFT_MAX_RETRIES = 3 in the fixture
 
 
-def test_one_dropped_token_request_is_retried_and_the_token_comes(microsoft):
+@pytest.mark.parametrize("fault", ["drop", "500", "503"])
+def test_one_failed_token_request_is_retried_and_the_token_comes(microsoft, fault):
     microsoft.load([], connect=False)
-    microsoft.sim.control.faults([{"method": "POST", "path": TOKEN_PATH, "fault": "drop", "times": 1}])
+    microsoft.sim.control.faults([{"method": "POST", "path": TOKEN_PATH, "fault": fault, "times": 1}])
     token = Tokens(session=new_session(Stats())).app_only(PARTNER.tenant_id, PARTNER_CENTER)
     assert token.count(".") == 2
     assert [r["status"] for r in journal(microsoft, "/token")][-1] == 200
+
+
+def test_an_identity_platform_answering_5xx_is_unavailable_after_bounded_retries(microsoft):
+    microsoft.load([], connect=False)
+    microsoft.sim.control.faults([{"method": "POST", "path": TOKEN_PATH, "fault": "503", "times": None}])
+    with pytest.raises(UnavailableError) as raised:
+        Tokens(session=new_session(Stats())).app_only(PARTNER.tenant_id, PARTNER_CENTER)
+    assert "MsalServiceError" in raised.value.message
+    assert [r["status"] for r in journal(microsoft, "/token")] == [503] * 4
+
+
+@pytest.mark.parametrize("fault", ["drop", "500"])
+def test_a_failed_discovery_request_is_retried_and_the_token_comes(microsoft, fault):
+    microsoft.load([], connect=False)
+    microsoft.sim.control.faults([{"method": "GET", "path": "openid-configuration$", "fault": fault,
+                                   "times": 1}])
+    token = Tokens(session=new_session(Stats())).app_only(PARTNER.tenant_id, PARTNER_CENTER)
+    assert token.count(".") == 2
+    assert [r["status"] for r in journal(microsoft, "openid-configuration")] == [
+        None if fault == "drop" else 500, 200]
 
 
 def test_a_dropped_connection_on_a_read_is_unavailable_after_bounded_retries(microsoft):
