@@ -17,10 +17,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
+from requests.utils import get_environ_proxies
 
 logger = logging.getLogger(__name__)
 
@@ -120,85 +122,188 @@ class Stats:
                 setattr(self, name, getattr(self, name) + value)
 
 
-class _PooledAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter, without its per-request filesystem checks: which CA bundle and client cert a
-    host's connection pool uses, and that the bundle exists, are worked out once per host and bundle
-    (requests asks the filesystem twice on every request otherwise)."""
+class HTTPStatusError(Exception):
+    """raise_for_status() on a 4xx or 5xx answer."""
 
-    _TLS_ATTRIBUTES = ("cert_reqs", "ca_certs", "ca_cert_dir", "cert_file", "key_file")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
-        self._verified: dict[tuple, dict] = {}
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        parts = urlsplit(request.url)
-        key = (parts.scheme, parts.netloc, verify, cert)
-        found = self._pool_keys.get(key)
-        if found is None:
-            found = self._pool_keys[key] = super().build_connection_pool_key_attributes(request, verify, cert)
-        return dict(found[0]), dict(found[1])
-
-    def cert_verify(self, conn, url, verify, cert):
-        key = (url[:5].lower() == "https", verify, cert)
-        found = self._verified.get(key)
-        if found is None:
-            super().cert_verify(conn, url, verify, cert)
-            found = self._verified[key] = {name: getattr(conn, name, None) for name in self._TLS_ATTRIBUTES}
-        for name, value in found.items():
-            setattr(conn, name, value)
+    def __init__(self, response: "Response"):
+        super().__init__(f"HTTP {response.status_code} from {response.url}")
+        self.response = response
 
 
-class CountingSession(requests.Session):
-    """A requests Session that counts every request it sends (MSAL's token requests included).
+class Response:
+    """An answer, read whole before it is returned (a cut body is a dropped connection, not a short
+    read later): what the portal and MSAL read of it, under requests' names."""
 
-    The environment is read once per host, not on every request: which proxy (HTTPS_PROXY / NO_PROXY)
-    a host goes through; no .netrc (every request carries its own Authorization). The CA bundle is
-    ca_bundle()'s, passed explicitly."""
+    __slots__ = ("status_code", "headers", "content", "url", "_text")
 
-    def __init__(self, stats: Stats):
-        super().__init__()
+    def __init__(self, status_code: int, headers, content: bytes, url: str):
+        self.status_code, self.headers, self.content, self.url = status_code, headers, content, url
+        self._text = None
+
+    @property
+    def text(self) -> str:
+        """The body decoded by the charset the Content-Type names, else UTF-8 (JSON's)."""
+        if self._text is None:
+            charset = "utf-8"
+            for part in self.headers.get("Content-Type", "").split(";")[1:]:
+                name, _, value = part.partition("=")
+                if name.strip().lower() == "charset" and value.strip(" \"'"):
+                    charset = value.strip(" \"'")
+            try:
+                self._text = self.content.decode(charset, errors="replace")
+            except LookupError:  # a charset Python does not know
+                self._text = self.content.decode("utf-8", errors="replace")
+        return self._text
+
+    def json(self):
+        """The parsed JSON; ValueError when the body is not JSON."""
+        return json.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise HTTPStatusError(self)
+
+
+# What the transport raises: urllib3's errors. DROPPED is the part that means "no (whole) answer": the
+# connection refused, reset or cut mid-body (ProtocolError), a connect or read timeout (TimeoutError, which
+# NewConnectionError also is), a proxy that failed, and TLS errors. TLS errors include a failed certificate
+# check, which no retry cures; requests counted them as dropped connections too (its SSLError is a
+# ConnectionError) and a handshake cut by the network is one, so they stay retried, bounded.
+TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError,)
+DROPPED = (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError, urllib3.exceptions.SSLError,
+           urllib3.exceptions.ProxyError)
+
+
+class CountingSession:
+    """The portal's HTTP client for Microsoft, on urllib3; counts every request it sends (MSAL's token
+    requests included: it is MSAL's http_client too).
+
+    requests cost twice the CPU per request (its hooks, cookies, adapters and environment checks) for
+    nothing the portal uses; what it did that the portal needs is done here. Which proxy (HTTPS_PROXY /
+    NO_PROXY) a host goes through is worked out once per host; a host reached directly has its own
+    connection pool, asked straight (no pool manager's lookup per request), shared by the fetching threads
+    (block=False: a thread past maxsize opens a connection of its own rather than wait). No retries (the
+    client's loop retries) and no redirects (Microsoft's APIs answer none; a 3xx is an answer the loop
+    cannot use)."""
+
+    MAX_HOSTS = 64   # the four services' hosts; past this, hosts share a pool manager's pools
+
+    def __init__(self, stats: Stats, *, ca_bundle: str, timeout: float):
         self.stats = stats
-        self.trust_env = False
-        self._proxies: dict[str, dict] = {}
+        self.headers = {"User-Agent": "csp-partner-portal", "Accept-Encoding": "gzip, deflate"}
+        self.timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._plain_kw = {"maxsize": 64, "block": False, "retries": False}
+        where = "ca_cert_dir" if os.path.isdir(ca_bundle) else "ca_certs"
+        self._tls_kw = {**self._plain_kw, "cert_reqs": "CERT_REQUIRED", where: ca_bundle}
+        self._shared = urllib3.PoolManager(num_pools=16, **self._tls_kw)
+        # "scheme://host[:port]" → (the pool or proxy manager it goes through, whether it takes the path only)
+        self._routes: dict[str, tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, bool]] = {}
+        self._proxies: dict[str, urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
 
-    def _proxies_for(self, url: str) -> dict:
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc}"
-        found = self._proxies.get(key)
+    def _route(self, origin: str) -> tuple:
+        found = self._routes.get(origin)
         if found is None:
-            found = self._proxies[key] = requests.utils.get_environ_proxies(key + "/")
+            proxies = get_environ_proxies(origin + "/")
+            scheme, host = origin.split("://", 1)[0], urlsplit(origin).hostname or ""
+            proxy = (proxies.get(f"{scheme}://{host}") or proxies.get(scheme) or proxies.get(f"all://{host}")
+                     or proxies.get("all"))
+            with self._lock:
+                found = self._routes.get(origin)
+                if found is None:
+                    if proxy:
+                        found = (self._proxy_manager(proxy), False)
+                    elif len(self._routes) >= self.MAX_HOSTS:
+                        return self._shared, False
+                    else:
+                        found = (urllib3.connection_from_url(
+                            origin, **(self._tls_kw if scheme == "https" else self._plain_kw)), True)
+                    self._routes[origin] = found
         return found
 
-    def request(self, method, url, *args, **kwargs):
+    def _proxy_manager(self, proxy: str) -> urllib3.PoolManager:
+        """One manager per proxy (called under the lock); a user:password in its URL is sent as
+        Proxy-Authorization, as requests did."""
+        manager = self._proxies.get(proxy)
+        if manager is None:
+            parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            if parts.scheme.startswith("socks"):
+                from urllib3.contrib.socks import SOCKSProxyManager
+
+                manager = SOCKSProxyManager(parts.geturl(), num_pools=16, **self._tls_kw)
+            else:
+                auth = (f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+                        if parts.username else None)
+                manager = urllib3.ProxyManager(
+                    parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl(), num_pools=16,
+                    proxy_headers=urllib3.make_headers(proxy_basic_auth=auth) if auth else None,
+                    **self._tls_kw)
+            self._proxies[proxy] = manager
+        return manager
+
+    def request(self, method: str, url: str, *, params: dict | None = None, data=None, json_body=None,
+                headers: dict | None = None, timeout=None, **ignored) -> Response:
+        """One request and its whole answer. ``data``: a dict (form-encoded) or a string; ``params``: a
+        dict for the query string; a header or field whose value is None is not sent (MSAL's contract)."""
         self.stats.add(requests=1)
-        kwargs.setdefault("timeout", settings.MICROSOFT_TIMEOUT_SECONDS)
-        # Explicit: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment beat Session.verify.
-        kwargs.setdefault("verify", self.verify)
-        if kwargs.get("proxies") is None:
-            kwargs["proxies"] = self._proxies_for(url)
-        return super().request(method, url, *args, **kwargs)
+        sent = dict(self.headers)
+        if headers:
+            sent.update((name, value) for name, value in headers.items() if value is not None)
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode()
+            sent.setdefault("Content-Type", "application/json")
+        elif isinstance(data, dict):
+            body = urlencode({k: v for k, v in data.items() if v is not None}, doseq=True)
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif data is not None:
+            body = data
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(
+                {k: v for k, v in params.items() if v is not None}, doseq=True)
+        if timeout is None:
+            timeout = self.timeout
+        elif isinstance(timeout, tuple):
+            timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        scheme, _, rest = url.partition("://")
+        host = rest.partition("/")[0].partition("?")[0]
+        opener, path_only = self._route(f"{scheme.lower()}://{host}")
+        tail = rest[len(host):]
+        target = (tail if tail.startswith("/") else "/" + tail) if path_only else url
+        answer = opener.urlopen(method, target, body=body, headers=sent, timeout=timeout, retries=False,
+                                redirect=False, preload_content=True, assert_same_host=False)
+        return Response(answer.status, answer.headers, answer.data, url)
+
+    def get(self, url: str, params: dict | None = None, headers: dict | None = None, **kwargs) -> Response:
+        return self.request("GET", url, params=params, headers=headers, **kwargs)
+
+    def post(self, url: str, params: dict | None = None, data=None, headers: dict | None = None,
+             **kwargs) -> Response:
+        return self.request("POST", url, params=params, data=data, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            for opener, path_only in self._routes.values():
+                if path_only:
+                    opener.close()   # a pool of our own; the proxies' managers are cleared below
+            for manager in (self._shared, *self._proxies.values()):
+                manager.clear()
+            self._routes.clear()
+            self._proxies.clear()
 
 
-def ca_bundle() -> str | bool:
-    """The CA bundle to trust: REQUESTS_CA_BUNDLE / SSL_CERT_FILE (setting or environment), else the
-    system's."""
+def ca_bundle() -> str:
+    """The CA bundle to trust: REQUESTS_CA_BUNDLE / SSL_CERT_FILE (setting or environment), else
+    certifi's (what requests trusted)."""
     for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
         value = getattr(settings, name, None) or os.environ.get(name)
         if value:
             return value
-    return True
+    return certifi.where()
 
 
 def new_session(stats: Stats) -> CountingSession:
-    session = CountingSession(stats)
-    session.verify = ca_bundle()
-    session.headers["User-Agent"] = "csp-partner-portal"
-    adapter = _PooledAdapter(pool_connections=8, pool_maxsize=64, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
+    return CountingSession(stats, ca_bundle=ca_bundle(), timeout=settings.MICROSOFT_TIMEOUT_SECONDS)
 
 
 def pc_scope(url: str) -> str:
@@ -220,10 +325,9 @@ def pc_scope(url: str) -> str:
 # --- the client -----------------------------------------------------------------------------------
 
 RETRY_STATUSES = {408, 500, 502, 503, 504}
-DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     try:
         return max(0.0, float(value))
@@ -231,7 +335,7 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _error_details(response: requests.Response) -> tuple[str, str]:
+def _error_details(response: Response) -> tuple[str, str]:
     """Microsoft's error code and description from a PC, ARM, Graph or Entra error body."""
     try:
         body = response.json()
@@ -247,12 +351,12 @@ def _error_details(response: requests.Response) -> tuple[str, str]:
         body.get("description", body.get("message", "")))
 
 
-def _looks_like_html(response: requests.Response) -> bool:
+def _looks_like_html(response: Response) -> bool:
     content_type = response.headers.get("Content-Type", "").lower()
     return "html" in content_type or response.text.lstrip()[:1] == "<"
 
 
-def parse_json(response: requests.Response, *, request_id: str = "") -> dict:
+def parse_json(response: Response, *, request_id: str = "") -> dict:
     """The JSON object of a response, or MalformedResponse saying what came instead."""
     url = response.url
     if _looks_like_html(response):
@@ -297,7 +401,7 @@ class Answer:
 class MicrosoftClient:
     """HTTP to the four Microsoft services, with tokens from ``tokens`` (microsoft.tokens.Tokens)."""
 
-    def __init__(self, *, tokens, stats: Stats | None = None, session: requests.Session | None = None,
+    def __init__(self, *, tokens, stats: Stats | None = None, session: CountingSession | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.stats = stats or getattr(session, "stats", None) or Stats()
         self.session = session or new_session(self.stats)
@@ -338,7 +442,7 @@ class MicrosoftClient:
                     "MS-PartnerCenter-Application": "csp-partner-portal", **(headers or {})}
             wait, failure = None, None
             try:
-                response = self.session.request(method, url, headers=sent, json=json_body)
+                response = self.session.request(method, url, headers=sent, json_body=json_body)
             except DROPPED as exc:
                 failure = UnavailableError(
                     f"No answer from Microsoft ({type(exc).__name__}).", request_id=request_id, url=url)

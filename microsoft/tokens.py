@@ -18,15 +18,14 @@ import time
 from collections import OrderedDict
 
 import msal
-import requests
 from django.conf import settings
 
 from . import credentials
 from .client import (
     AZURE_MANAGEMENT,
-    DROPPED,
     MICROSOFT_GRAPH,
     PARTNER_CENTER,
+    TRANSPORT_ERRORS,
     CredentialsRefused,
     MicrosoftError,
     UnavailableError,
@@ -83,9 +82,7 @@ class Tokens:
             except ValueError as exc:
                 raise MicrosoftError(f"The identity platform for tenant {tenant} cannot be used: {exc}",
                                      code="authority") from None
-            except (*DROPPED, requests.RequestException) as exc:
-                raise UnavailableError(f"No answer from the identity platform ({type(exc).__name__}).",
-                                       url=self.login_url) from None
+            # No answer to its discovery request, or a 5xx (MsalServiceError): left to _ask, which retries.
         with self._lock:
             self._apps[tenant] = app
             while len(self._apps) > self._keep_apps:
@@ -131,17 +128,24 @@ class Tokens:
         if token:
             return token
         scopes = [f"{resource}/.default"]
-        result = self._ask(lambda: self._app(tenant).acquire_token_for_client(scopes=scopes))
+        result = self._ask(tenant, lambda: self._app(tenant).acquire_token_for_client(scopes=scopes))
         return self._keep(key, self._check(result, tenant))
 
-    def _ask(self, call) -> dict:
-        """One token request, retried (bounded, with jitter) on a dropped connection, a timeout or a
-        non-JSON answer; then UnavailableError."""
+    def _ask(self, tenant: str, call) -> dict:
+        """One token request, retried (bounded, with jitter) on a dropped connection, a timeout, a 5xx
+        (MSAL raises MsalServiceError for one, from the token endpoint or the discovery document) or a
+        non-JSON answer; then UnavailableError.
+
+        After a 5xx the tenant's application is forgotten: MSAL keeps a 5xx answer (for its Retry-After,
+        else 5 s) and would hand the retry that same answer without asking."""
         for attempt in range(settings.MICROSOFT_MAX_RETRIES + 1):
             try:
                 return call()
-            except (*DROPPED, requests.RequestException, ValueError) as exc:
+            except (*TRANSPORT_ERRORS, msal.exceptions.MsalServiceError, ValueError) as exc:
                 failure = exc
+                if isinstance(exc, msal.exceptions.MsalServiceError):
+                    with self._lock:
+                        self._apps.pop(tenant, None)
                 time.sleep(min(30.0, getattr(settings, "MICROSOFT_BACKOFF_SECONDS", 1.0) * 2 ** attempt)
                            * random.uniform(0.5, 1.5))  # noqa: S311
         raise UnavailableError(f"No usable answer from the identity platform ({type(failure).__name__}).",
@@ -160,7 +164,7 @@ class Tokens:
         if token:
             return token
         refresh_token = self.refresh_token()
-        result = self._ask(lambda: self._app(tenant).acquire_token_by_refresh_token(
+        result = self._ask(tenant, lambda: self._app(tenant).acquire_token_by_refresh_token(
             refresh_token, scopes=[f"{resource}/.default"]))
         result = self._check(result, tenant)
         rotated = result.get("refresh_token")
