@@ -128,8 +128,20 @@ class Handler(BaseHTTPRequestHandler):
                  "msCorrelationId": self.headers.get("MS-CorrelationId")
                  or self.headers.get("x-ms-correlation-request-id"),
                  "tenant": None, "fault": fault, "status": None}
+        noted = False
+
+        def note() -> None:
+            """Into the journal before the answer (or the hang-up) leaves: a client that has its answer
+            finds its request there, and requests stand in the order they were answered."""
+            nonlocal noted
+            if not noted:
+                noted = True
+                entry["tenant"] = req.tenant
+                sim.store.log_request(entry)
+
         try:
             if fault == "drop":
+                note()
                 self._drop()
                 return
             if fault in ("429", "500", "503", "html"):
@@ -146,16 +158,17 @@ class Handler(BaseHTTPRequestHandler):
                     unknown_enum(response, rule)
                 if fault == "drop_after":
                     entry["status"] = response.status
+                    note()
                     self._drop()
                     return
                 if fault == "truncated" and response.body:
                     response.body = response.body[: max(1, len(response.body) // 2)]
             module.decorate(req, response)
             entry["status"] = response.status
+            note()
             self._send(response)
         finally:
-            entry["tenant"] = req.tenant
-            sim.store.log_request(entry)
+            note()
 
     def _dispatch(self, sim: Simulator, module, req: Request) -> Response:
         try:

@@ -1,4 +1,4 @@
-"""The transport under the client (microsoft.client.new_session, on urllib3) against the simulator over
+"""The transport under the client (microsoft.client.new_session, on libcurl) against the simulator over
 HTTPS: what it counts, which CA it trusts, which proxy it goes through, and how a dropped connection or a
 5xx from the identity platform ends."""
 
@@ -10,15 +10,18 @@ import threading
 
 import certifi
 import pytest
-import urllib3
 
-from microsoft.client import PARTNER_CENTER, MicrosoftClient, Stats, UnavailableError, new_session
+from microsoft.client import PARTNER_CENTER, MicrosoftClient, Stats, TLSError, UnavailableError, new_session
 from microsoft.scenario import CustomerBuilder
 from microsoft.tokens import Tokens
 
 from .conftest import PARTNER
 
 TOKEN_PATH = "oauth2/v2.0/token$"
+# RESENT_ONCE: libcurl sends a request again, once, on a new connection when the kept-alive one it used
+# was lost without any answer; the client's loop counts attempts, so Microsoft may see one request more
+# than the attempts for a read or a token request (never for a change: those go on a connection of their
+# own, tests/microsoft/test_readiness_steps.py and test_self_serve_push.py prove it with drop_after).
 
 
 @pytest.fixture
@@ -29,7 +32,10 @@ def no_proxy_env(monkeypatch):
 
 
 def journal(microsoft, path_end: str = "") -> list[dict]:
-    return [r for r in microsoft.sim.control.requests() if r["path"].endswith(path_end)]
+    """The simulator's requests in the order they arrived (it notes each one when it has answered, so a
+    retry's note can come before the note of the answer that caused it)."""
+    return sorted((r for r in microsoft.sim.control.requests() if r["path"].endswith(path_end)),
+                  key=lambda r: r["time"])
 
 
 def test_every_request_is_counted_msal_token_requests_included(microsoft):
@@ -53,8 +59,9 @@ def test_a_dropped_token_request_is_retried_then_unavailable(microsoft):
     stats = Stats()
     with pytest.raises(UnavailableError) as raised:
         Tokens(session=new_session(stats)).app_only(PARTNER.tenant_id, PARTNER_CENTER)
-    assert "ProtocolError" in raised.value.message
-    assert len(journal(microsoft, "/token")) == 4   # MICROSOFT_MAX_RETRIES = 3 in the fixture
+    assert "ConnectionDropped" in raised.value.message
+    assert stats.requests == 2 + 3  # discovery, then the token request and 3 retries (the fixture's)
+    assert 4 <= len(journal(microsoft, "/token")) <= 5  # RESENT_ONCE
 
 
 @pytest.mark.parametrize("fault", ["drop", "500", "503"])
@@ -96,8 +103,8 @@ def test_a_dropped_connection_on_a_read_is_unavailable_after_bounded_retries(mic
     client = MicrosoftClient(tokens=Tokens(session=session), session=session)
     with pytest.raises(UnavailableError) as raised:
         client.customer(contoso.tenant_id)
-    assert "No answer from Microsoft (ProtocolError)" in raised.value.message
-    assert len(journal(microsoft, contoso.tenant_id)) == 4
+    assert "No answer from Microsoft (ConnectionDropped)" in raised.value.message
+    assert 4 <= len(journal(microsoft, contoso.tenant_id)) <= 5  # RESENT_ONCE
     assert stats.retries == 3
 
 
@@ -107,8 +114,9 @@ def test_the_ca_bundle_is_the_one_configured(microsoft, monkeypatch):
     url = microsoft.sim.login_url + "/common/v2.0/.well-known/openid-configuration"
     assert new_session(Stats()).get(url).json()["issuer"]
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
-    with pytest.raises(urllib3.exceptions.SSLError):
+    with pytest.raises(TLSError) as refused:
         new_session(Stats()).get(url)
+    assert refused.value.code == 60  # libcurl's: the peer's certificate could not be verified
 
 
 class _ConnectProxy(socketserver.ThreadingTCPServer):
@@ -217,5 +225,5 @@ def test_a_body_cut_short_is_a_dropped_answer_retried_then_unavailable(settings,
     with pytest.raises(UnavailableError) as raised:
         client.request("GET", f"http://127.0.0.1:{cut_short.server_address[1]}/v1/customers",
                        token=lambda: "token", pace=lambda: 0.0)
-    assert raised.value.message == "No answer from Microsoft (ProtocolError)."
+    assert raised.value.message == "No answer from Microsoft (ConnectionDropped)."
     assert cut_short.answered == stats.requests == 3
