@@ -18,12 +18,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import certifi
 import pycurl
 from django.conf import settings
-from requests.utils import get_environ_proxies
+from requests.utils import get_auth_from_url, get_encoding_from_headers, get_environ_proxies, select_proxy
 from urllib3 import HTTPHeaderDict
 
 logger = logging.getLogger(__name__)
@@ -144,13 +144,9 @@ class Response:
 
     @property
     def text(self) -> str:
-        """The body decoded by the charset the Content-Type names, else UTF-8 (JSON's)."""
+        """The body decoded by the charset the Content-Type names (as requests reads it), else UTF-8."""
         if self._text is None:
-            charset = "utf-8"
-            for part in self.headers.get("Content-Type", "").split(";")[1:]:
-                name, _, value = part.partition("=")
-                if name.strip().lower() == "charset" and value.strip(" \"'"):
-                    charset = value.strip(" \"'")
+            charset = get_encoding_from_headers(self.headers) or "utf-8"
             try:
                 self._text = self.content.decode(charset, errors="replace")
             except LookupError:  # a charset Python does not know
@@ -239,19 +235,17 @@ class CountingSession:
         return curl
 
     def _proxy(self, url: str) -> tuple[str, str]:
+        """The proxy (without its credentials) and "user:password" for url's host, from the environment
+        as requests reads it; ("", "") when the host is reached directly."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         found = self._proxies.get(origin)
         if found is None:
-            proxies = get_environ_proxies(origin + "/")
-            host = parts.hostname or ""
-            proxy = (proxies.get(f"{parts.scheme}://{host}") or proxies.get(parts.scheme)
-                     or proxies.get(f"all://{host}") or proxies.get("all") or "")
-            userpwd = ""
+            proxy, userpwd = select_proxy(origin + "/", get_environ_proxies(origin + "/")) or "", ""
             if proxy:
                 proxied = urlsplit(proxy if "://" in proxy else "http://" + proxy)
                 if proxied.username:
-                    userpwd = f"{unquote(proxied.username)}:{unquote(proxied.password or '')}"
+                    userpwd = ":".join(get_auth_from_url(proxied.geturl()))
                 proxy = proxied._replace(netloc=proxied.netloc.rpartition("@")[2]).geturl()
             found = self._proxies[origin] = (proxy, userpwd)
         return found
