@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -110,6 +110,10 @@ class Snapshot:
     subscriptions: list[SubscriptionData] = field(default_factory=list)
     # Partner Center's self-serve permissions, read on first connection only (None: not read).
     self_serve: list[str] | None = None
+
+    def profile(self) -> dict:
+        """The customer's own fields, as the Customer row and the log keep them."""
+        return {"company_name": self.company_name, "domain": self.domain, "relationship": self.relationship}
 
 
 def _guid(value, *, what: str) -> uuid.UUID:
@@ -352,8 +356,7 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
     with transaction.atomic(durable=True):
         customer = (Customer.objects.select_for_update(no_key=True, of=("self",))
                     .filter(tenant_id=snapshot.tenant_id).first())
-        profile = {"company_name": snapshot.company_name, "domain": snapshot.domain,
-                   "relationship": snapshot.relationship}
+        profile = snapshot.profile()
         new_customer = customer is None
         if new_customer:
             if Customer.objects.filter(domain=snapshot.domain).exists():
@@ -362,8 +365,7 @@ def apply_snapshot(snapshot: Snapshot, *, origin: Origin, counts: Counts, now=No
                     f"the customer with tenant id {snapshot.tenant_id} was not brought in.")
             customer = Customer.objects.create(tenant_id=snapshot.tenant_id, synced_at=now, **profile)
             writes += 1
-            writer.log(customer, action=Action.ADD_CUSTOMER, kind="customers", change="added",
-                       resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id, new=profile)
+            _log_added(customer, snapshot, writer)
             first_connection = True
         else:
             first_connection = customer.synced_at is None
@@ -403,7 +405,7 @@ def apply_new_customers(snapshots: list[Snapshot], *, origin: Origin, counts: Co
     now = now or timezone.now()
     domains = [snapshot.domain for snapshot in snapshots]
     taken = set(Customer.objects.filter(domain__in=domains).values_list("domain", flat=True))
-    taken |= {domain for domain in domains if domains.count(domain) > 1}
+    taken |= {domain for domain, seen in Counter(domains).items() if seen > 1}
     together = [snapshot for snapshot in snapshots if snapshot.domain not in taken]
     alone = [snapshot for snapshot in snapshots if snapshot.domain in taken]
     if len(together) < 2:
@@ -413,21 +415,16 @@ def apply_new_customers(snapshots: list[Snapshot], *, origin: Origin, counts: Co
     try:
         with transaction.atomic(durable=True):
             customers = Customer.objects.bulk_create([
-                Customer(tenant_id=snapshot.tenant_id, synced_at=now, company_name=snapshot.company_name,
-                         domain=snapshot.domain, relationship=snapshot.relationship)
+                Customer(tenant_id=snapshot.tenant_id, synced_at=now, **snapshot.profile())
                 for snapshot in together])
             permissions, policies = [], []
             for customer, snapshot in zip(customers, together, strict=True):
-                writer.log(customer, action=Action.ADD_CUSTOMER, kind="customers", change="added",
-                           resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id,
-                           new={"company_name": snapshot.company_name, "domain": snapshot.domain,
-                                "relationship": snapshot.relationship})
+                _log_added(customer, snapshot, writer)
                 _apply_subscriptions(customer, snapshot, writer, new_customer=True, inserts=inserts)
                 if snapshot.self_serve is not None:
                     permissions += _adoption(customer, snapshot.self_serve, writer)
                     policies.append(PartnerCenterPolicy(
-                        customer=customer, permissions=resources_in_order(snapshot.self_serve),
-                        read_at=now, drift_found_at=None))
+                        customer=customer, **_policy_values(snapshot.self_serve, now=now, drift=None)))
             written = len(customers) + inserts.save()
             for model, rows in ((PurchasePermission, permissions), (PartnerCenterPolicy, policies)):
                 if rows:
@@ -440,6 +437,11 @@ def apply_new_customers(snapshots: list[Snapshot], *, origin: Origin, counts: Co
         return snapshots
     counts.merge(batch)
     return alone
+
+
+def _log_added(customer: Customer, snapshot: Snapshot, writer: "_Writer") -> None:
+    writer.log(customer, action=Action.ADD_CUSTOMER, kind="customers", change="added",
+               resource_type=ResourceType.CUSTOMER, resource_id=snapshot.tenant_id, new=snapshot.profile())
 
 
 class _Inserts:
@@ -628,11 +630,15 @@ def _adoption(customer: Customer, resources: list[str], writer: _Writer, *, have
 def _known_policy(customer: Customer, resources, *, now, drift, new_customer: bool = False) -> None:
     """Keep what Partner Center said. A customer created in this transaction has no row yet, and no one
     else can give it one before the commit: a plain INSERT."""
-    values = {"permissions": resources_in_order(resources), "read_at": now, "drift_found_at": drift}
+    values = _policy_values(resources, now=now, drift=drift)
     if new_customer:
         PartnerCenterPolicy.objects.create(customer=customer, **values)
     else:
         PartnerCenterPolicy.objects.update_or_create(customer=customer, defaults=values)
+
+
+def _policy_values(resources, *, now, drift) -> dict:
+    return {"permissions": resources_in_order(resources), "read_at": now, "drift_found_at": drift}
 
 
 def resources_in_order(resources) -> list[str]:
@@ -824,9 +830,10 @@ def _run(client, run, counts, origin, lock, only) -> str:
                 fail(item, exc)
         held = Held.load([snapshot.tenant_id for _item, snapshot in fetched])
         new = [snapshot for _item, snapshot in fetched if held.new(snapshot)]
-        alone = {id(snapshot) for snapshot in apply_new_customers(new, origin=origin, counts=counts)}
+        left = apply_new_customers(new, origin=origin, counts=counts)
+        written = {id(snapshot) for snapshot in new} - {id(snapshot) for snapshot in left}
         for item, snapshot in fetched:
-            if (held.new(snapshot) and id(snapshot) not in alone) or held.unchanged(snapshot):
+            if id(snapshot) in written or held.unchanged(snapshot):
                 continue
             try:
                 apply_snapshot(snapshot, origin=origin, counts=counts)
